@@ -1,0 +1,21 @@
+"""lamb_ref: faithful LARS/LAMB and baselines.
+
+JAX/optax ``GradientTransformation``s live here (``lamb_ref.lamb``, ``lamb_ref.lars``, …);
+their NumPy twins, the specification, live in :mod:`lamb_ref.reference`. Named variants of the
+published libraries: :mod:`lamb_ref.variants`. Paper schedules: :mod:`lamb_ref.schedules`.
+"""
+
+from lamb_ref import masks, schedules, variants
+from lamb_ref._checks import HyperparameterError
+from lamb_ref.baselines import adagrad, adam, adamw, momentum, sgd
+from lamb_ref.finite import check_finite, finite_check
+from lamb_ref.lamb import lamb
+from lamb_ref.lars import lars
+from lamb_ref.nesterov import nlamb, nnlamb
+from lamb_ref.tree import apply_updates, leaf_names
+
+__all__ = [
+    "HyperparameterError", "adagrad", "adam", "adamw", "apply_updates", "check_finite",
+    "finite_check", "lamb", "lars", "leaf_names", "masks", "momentum", "nlamb", "nnlamb",
+    "schedules", "sgd", "variants",
+]

@@ -1,0 +1,168 @@
+"""Hyperparameter validation shared by both backends.
+
+Only *argument checking* lives here: no optimizer math, so the NumPy reference and the JAX
+implementation stay independent where it matters. Every error names the parameter, the value
+and what is allowed. Values that are JAX tracers (e.g. a learning rate injected by
+``optax.inject_hyperparams`` and vmapped over) cannot be inspected and are accepted as is.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+class HyperparameterError(ValueError):
+    """A hyperparameter has a value the optimizer does not accept."""
+
+
+def _concrete(value: Any) -> float | None:
+    """The value as a float, or None when it cannot be inspected (a tracer)."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    try:  # numpy / concrete jax arrays
+        arr = np.asarray(value)
+    except Exception:  # jax tracers refuse conversion
+        return None
+    if arr.shape != ():
+        raise HyperparameterError(f"expected a scalar, got an array of shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.number):
+        return None
+    return float(arr)
+
+
+def _fail(name: str, value: Any, allowed: str) -> None:
+    raise HyperparameterError(f"{name}={value!r} is invalid: {allowed}")
+
+
+def real(name: str, value: Any, *, low: float | None = None, high: float | None = None,
+         low_open: bool = False, high_open: bool = False) -> None:
+    """Check a real scalar lies in the interval described by ``low``/``high``."""
+    if isinstance(value, str) or value is None:
+        _fail(name, value, "expected a real number")
+    try:
+        x = _concrete(value)
+    except HyperparameterError as err:
+        raise HyperparameterError(f"{name}: {err}") from None
+    if x is None:
+        return
+    lo = "(" if low_open else "["
+    hi = ")" if high_open else "]"
+    interval = f"{lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
+    if math.isnan(x):
+        _fail(name, value, f"must be a number in {interval}, not NaN")
+    if low is not None and (x < low or (low_open and x == low)):
+        _fail(name, value, f"must lie in {interval}")
+    if high is not None and (x > high or (high_open and x == high)):
+        _fail(name, value, f"must lie in {interval}")
+
+
+def beta(name: str, value: Any) -> None:
+    """A decay rate: 0 <= beta < 1."""
+    real(name, value, low=0.0, high=1.0, high_open=True)
+
+
+def nonnegative(name: str, value: Any) -> None:
+    real(name, value, low=0.0)
+
+
+def positive(name: str, value: Any) -> None:
+    real(name, value, low=0.0, low_open=True)
+
+
+def learning_rate(value: Any, name: str = "learning_rate") -> None:
+    """A learning rate: a non-negative finite number, or a schedule (callable of the step)."""
+    if callable(value):
+        return
+    real(name, value, low=0.0)
+    x = _concrete(value)
+    if x is not None and math.isinf(x):
+        _fail(name, value, "must be finite")
+
+
+def phi(value: Any, name: str = "phi") -> None:
+    """phi is None (identity), a pair (alpha_l, alpha_u) with 0 < alpha_l <= alpha_u, or a callable."""
+    if value is None or callable(value):
+        return
+    if isinstance(value, str) or not isinstance(value, Sequence) or len(value) != 2:
+        _fail(name, value, "expected None (identity), a pair (alpha_l, alpha_u) or a callable")
+    lo, hi = value
+    real(f"{name}[0] (alpha_l)", lo, low=0.0, low_open=True)
+    real(f"{name}[1] (alpha_u)", hi, low=0.0, low_open=True)
+    if float(lo) > float(hi):
+        _fail(name, value, f"needs alpha_l <= alpha_u, got alpha_l={lo!r} > alpha_u={hi!r}")
+
+
+TRUST_NORMS = ("l2", "l1", "linf")
+
+
+def trust_norm(value: Any, name: str = "trust_norm") -> None:
+    if value not in TRUST_NORMS:
+        _fail(name, value, f"expected one of {TRUST_NORMS}")
+
+
+def choice(name: str, value: Any, allowed: Sequence[Any]) -> None:
+    if value not in allowed:
+        _fail(name, value, f"expected one of {tuple(allowed)}")
+
+
+def flag(name: str, value: Any) -> None:
+    if not isinstance(value, bool | np.bool_):
+        _fail(name, value, "expected True or False")
+
+
+def patterns(name: str, value: Any) -> tuple[str, ...]:
+    """A regex exclusion list: None or a sequence of strings. Returns it as a tuple."""
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        _fail(name, value, "expected None or a list of regex strings (matched with re.search)")
+    for p in value:
+        if not isinstance(p, str):
+            _fail(name, value, "every entry must be a regex string")
+    return tuple(value)
+
+
+def mask_spec(name: str, value: Any) -> None:
+    """A mask: None, a bool, a callable, a list of regex strings, or a pytree of bools."""
+    if value is None or isinstance(value, bool) or callable(value):
+        return
+    if isinstance(value, str):
+        _fail(name, value, "a single string is ambiguous: pass a list of regex strings")
+
+
+def same_structure(grads_names: Sequence[str], params_names: Sequence[str],
+                   what: str = "grads", other: str = "params") -> None:
+    """The two trees must have the same leaves, by name and order."""
+    if list(grads_names) != list(params_names):
+        missing = sorted(set(params_names) - set(grads_names))
+        extra = sorted(set(grads_names) - set(params_names))
+        raise HyperparameterError(
+            f"{what} and {other} do not match: {what} lacks {missing or 'nothing'}, "
+            f"has extra {extra or 'nothing'} (leaves must correspond one to one, by name)"
+        )
+
+
+def same_shapes(names: Sequence[str], shapes_a: Sequence[tuple], shapes_b: Sequence[tuple],
+                what: str = "grads", other: str = "params") -> None:
+    for n, a, b in zip(names, shapes_a, shapes_b, strict=True):
+        if tuple(a) != tuple(b):
+            raise HyperparameterError(
+                f"{what} and {other} do not match at leaf {n!r}: shape {tuple(a)} vs {tuple(b)}"
+            )
+
+
+def unknown_keys(where: str, given: dict[str, Any], accepted: Sequence[str]) -> None:
+    bad = sorted(set(given) - set(accepted))
+    if bad:
+        raise HyperparameterError(
+            f"{where} does not take hyperparameter(s) {bad} "
+            f"(values {[given[k] for k in bad]!r}); it accepts {sorted(accepted)}"
+        )
+

@@ -1,0 +1,135 @@
+"""LAMB as an optax ``GradientTransformation`` (the paper's Algorithm 2) and its variant knobs.
+
+You et al., ICLR 2020, Algorithm 2. The NumPy twin in ``lamb_ref.reference.lamb`` is the
+specification; this version is jit/vmap-friendly and works under ``optax.inject_hyperparams``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from lamb_ref import _checks
+from lamb_ref import _layers as Ly
+from lamb_ref.reference.lamb import BIAS_CORRECTION_MODES, check_lamb_hyperparameters
+from lamb_ref.tree import check_match, resolve_mask
+
+
+class LambState(NamedTuple):
+    count: jnp.ndarray  # int32, steps taken
+    mu: Any             # first moment m_t
+    nu: Any             # second moment v_t
+
+
+def clip_by_global_norm(leaves: list[jnp.ndarray], max_norm: Any) -> list[jnp.ndarray]:
+    """ĝ = g / max(‖g‖_global/c, 1), the norm over all leaves together (timm, apex)."""
+    total = jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in leaves))
+    scale = jnp.maximum(total / max_norm, 1.0)
+    return [g / scale.astype(g.dtype) for g in leaves]
+
+
+def lamb_family(learning_rate: Any, b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-6,
+                weight_decay: Any = 0.0, *, bias_correction: str = "moments", phi: Any = None,
+                trust_norm: str = "l2", weight_decay_mask: Any = None,
+                trust_ratio_mask: Any = None, decoupled_weight_decay: bool = False,
+                max_trust_ratio: float | None = None,
+                max_grad_norm: Any = None) -> optax.GradientTransformation:
+    """Algorithm 2 with the knobs of the published LAMBs (see the NumPy twin for the math)."""
+    check_lamb_hyperparameters(learning_rate, b1, b2, eps, weight_decay, phi, trust_norm,
+                               weight_decay_mask, trust_ratio_mask)
+    _checks.choice("bias_correction", bias_correction, BIAS_CORRECTION_MODES)
+    if max_grad_norm is not None:
+        _checks.positive("max_grad_norm", max_grad_norm)
+    if max_trust_ratio is not None:
+        _checks.positive("max_trust_ratio", max_trust_ratio)
+    phi_fn = Ly.phi_function(phi)
+
+    def init(params: Any) -> LambState:
+        zeros = jax.tree.map(jnp.zeros_like, params)
+        return LambState(jnp.zeros((), jnp.int32), zeros, jax.tree.map(jnp.zeros_like, params))
+
+    def update(grads: Any, state: LambState, params: Any = None) -> tuple[Any, LambState]:
+        if params is None:
+            raise _checks.HyperparameterError("params=None is invalid: LAMB needs the parameters")
+        names = check_match(grads, params)
+        wd_on = resolve_mask(weight_decay_mask, params, names, "weight_decay_mask")
+        adapt_on = resolve_mask(trust_ratio_mask, params, names, "trust_ratio_mask")
+        gs, treedef = jax.tree.flatten(grads)
+        xs, mus, nus = jax.tree.leaves(params), jax.tree.leaves(state.mu), jax.tree.leaves(state.nu)
+        count = state.count + 1
+        eta = Ly.learning_rate_at(learning_rate, state.count)
+        if max_grad_norm is not None:
+            gs = clip_by_global_norm(gs, max_grad_norm)
+
+        ms, vs, ups = [], [], []
+        for i, (g, x) in enumerate(zip(gs, xs, strict=True)):
+            s = lambda v, g=g: Ly.scalar(v, g)  # noqa: E731 - cast hyperparameters to the leaf dtype
+            t = count.astype(g.dtype)
+            m = s(b1) * mus[i] + (1 - s(b1)) * g
+            v = s(b2) * nus[i] + (1 - s(b2)) * g * g
+            if bias_correction == "moments":
+                m_hat, v_hat = m / (1 - s(b1) ** t), v / (1 - s(b2) ** t)
+            else:
+                m_hat, v_hat = m, v
+            r = m_hat / (jnp.sqrt(v_hat) + s(eps))
+            if decoupled_weight_decay:
+                x_tilde = x - s(eta) * s(weight_decay) * x if wd_on[i] else x
+                u = r
+            else:
+                x_tilde = x
+                u = r + s(weight_decay) * x if wd_on[i] else r
+            ratio = (Ly.trust_ratio(x_tilde, u, phi_fn, trust_norm, max_trust_ratio)
+                     if adapt_on[i] else 1)
+            step = s(eta)
+            if bias_correction == "step_size":
+                step = step * jnp.sqrt(1 - s(b2) ** t) / (1 - s(b1) ** t)
+            ms.append(m)
+            vs.append(v)
+            ups.append((x_tilde - x) - step * ratio * u)
+        unflat = lambda leaves: jax.tree.unflatten(treedef, leaves)  # noqa: E731
+        return unflat(ups), LambState(count, unflat(ms), unflat(vs))
+
+    return optax.GradientTransformation(init, update)
+
+
+def lamb(learning_rate: Any, b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-6,
+         weight_decay: Any = 0.0, *, bias_correction: bool = True, phi: Any = None,
+         trust_norm: str = "l2", weight_decay_mask: Any = None,
+         trust_ratio_mask: Any = None) -> optax.GradientTransformation:
+    """LAMB, the paper's Algorithm 2 (v4/v5; ``bias_correction=False`` gives v3).
+
+    For t = 1, 2, … and every layer i (one pytree leaf, named by its key path):
+
+        m_t = β1 m_{t-1} + (1-β1) g_t,       v_t = β2 v_{t-1} + (1-β2) g_t²
+        m̂_t = m_t/(1-β1^t),  v̂_t = v_t/(1-β2^t)          (only if bias_correction)
+        r_t = m̂_t / (√v̂_t + ε)
+        x_{t+1}^(i) = x_t^(i) - η_t φ(‖x_t^(i)‖)/‖r_t^(i) + λx_t^(i)‖ · (r_t^(i) + λx_t^(i))
+
+    The trust ratio is 1 where ‖x^(i)‖ = 0 or ‖r^(i) + λx^(i)‖ = 0, or where ``trust_ratio_mask``
+    is False; λx is added only where ``weight_decay_mask`` is True (see :mod:`lamb_ref.masks`).
+
+    Args:
+        learning_rate: η, a float or a schedule ``count -> η`` (count = steps already taken).
+        b1, b2: β1, β2 in [0, 1).  eps: ε ≥ 0, outside the square root, after bias correction.
+        weight_decay: λ ≥ 0, added to the Adam ratio before the trust ratio.
+        bias_correction: Adam's bias correction of both moments (paper v4/v5) or none (v3).
+        phi: None (identity), ``(alpha_l, alpha_u)`` for clip(z, α_l, α_u), or a jnp callable.
+        trust_norm: "l2" (paper), "l1" or "linf" (Appendix F).
+        weight_decay_mask, trust_ratio_mask: which layers get λx / the trust ratio.
+
+    Example:
+        >>> import jax.numpy as jnp, optax, lamb_ref
+        >>> params = {"w": jnp.ones(3)}
+        >>> tx = lamb_ref.lamb(learning_rate=0.01, weight_decay=0.01)
+        >>> state = tx.init(params)
+        >>> updates, state = tx.update({"w": jnp.ones(3)}, state, params)
+        >>> params = optax.apply_updates(params, updates)
+    """
+    _checks.flag("bias_correction", bias_correction)
+    return lamb_family(learning_rate, b1, b2, eps, weight_decay,
+                       bias_correction="moments" if bias_correction else "none", phi=phi,
+                       trust_norm=trust_norm, weight_decay_mask=weight_decay_mask,
+                       trust_ratio_mask=trust_ratio_mask)

@@ -1,0 +1,138 @@
+"""N-LAMB and NN-LAMB as optax ``GradientTransformation``s (Appendix D, Algorithms 3 and 4).
+
+Provenance: **recalled, not confirmed** (PAPER.md §4.5 is tagged [R]); transcribed as recorded,
+including v̂ = β2 v_t/(1-β2^t) in N-LAMB. The NumPy twins (``lamb_ref.reference.nesterov``)
+carry the full update rule in their docstrings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from lamb_ref import _checks
+from lamb_ref import _layers as Ly
+from lamb_ref.tree import check_match, resolve_mask
+
+
+class NesterovLambState(NamedTuple):
+    count: jnp.ndarray    # int32, steps taken
+    mu: Any
+    nu: Any
+    prod_b1: jnp.ndarray  # Π_{i≤t} β1^i
+    prod_b2: jnp.ndarray  # Π_{i≤t} β2^i
+
+
+def _schedule(name: str, constant: Any, schedule: Callable | None) -> Callable:
+    if schedule is None:
+        return lambda t: constant
+    if not callable(schedule):
+        raise _checks.HyperparameterError(
+            f"{name}={schedule!r} is invalid: expected None or a callable step -> beta"
+        )
+    return schedule
+
+
+def _nesterov_lamb(learning_rate, b1, b2, eps, weight_decay, *, second_moment_nesterov,
+                   b1_schedule, b2_schedule, phi, trust_norm, weight_decay_mask,
+                   trust_ratio_mask) -> optax.GradientTransformation:
+    _checks.learning_rate(learning_rate)
+    _checks.beta("b1", b1)
+    _checks.beta("b2", b2)
+    _checks.nonnegative("eps", eps)
+    _checks.nonnegative("weight_decay", weight_decay)
+    _checks.phi(phi)
+    _checks.trust_norm(trust_norm)
+    beta1 = _schedule("b1_schedule", b1, b1_schedule)
+    beta2 = _schedule("b2_schedule", b2, b2_schedule)
+    phi_fn = Ly.phi_function(phi)
+
+    def init(params: Any) -> NesterovLambState:
+        leaves = jax.tree.leaves(params)
+        dtype = leaves[0].dtype if leaves else jnp.float32
+        one = jnp.ones((), dtype)
+        return NesterovLambState(jnp.zeros((), jnp.int32), jax.tree.map(jnp.zeros_like, params),
+                                 jax.tree.map(jnp.zeros_like, params), one, one)
+
+    def update(grads, state, params=None):
+        if params is None:
+            raise _checks.HyperparameterError("params=None is invalid: N-LAMB needs the parameters")
+        names = check_match(grads, params)
+        wd_on = resolve_mask(weight_decay_mask, params, names, "weight_decay_mask")
+        adapt_on = resolve_mask(trust_ratio_mask, params, names, "trust_ratio_mask")
+        gs, treedef = jax.tree.flatten(grads)
+        xs, mus, nus = jax.tree.leaves(params), jax.tree.leaves(state.mu), jax.tree.leaves(state.nu)
+        t = state.count + 1
+        eta = Ly.learning_rate_at(learning_rate, state.count)
+        pdt = state.prod_b1.dtype
+        b1_t, b1_next = jnp.asarray(beta1(t), pdt), jnp.asarray(beta1(t + 1), pdt)
+        b2_t, b2_next = jnp.asarray(beta2(t), pdt), jnp.asarray(beta2(t + 1), pdt)
+        prod1_t = state.prod_b1 * b1_t
+        prod1_next = prod1_t * b1_next
+        prod2_t = state.prod_b2 * b2_t
+        prod2_next = prod2_t * b2_next
+        ms, vs, ups = [], [], []
+        for i, (g, x) in enumerate(zip(gs, xs, strict=True)):
+            s = lambda v, g=g: Ly.scalar(v, g)  # noqa: E731
+            m = s(b1_t) * mus[i] + (1 - s(b1_t)) * g
+            m_hat = (s(b1_next) * m / (1 - s(prod1_next))
+                     + (1 - s(b1_t)) * g / (1 - s(prod1_t)))
+            if second_moment_nesterov:
+                v = s(b2_t) * nus[i] + (1 - s(b2_t)) * g * g
+                v_hat = (s(b2_next) * v / (1 - s(prod2_next))
+                         + (1 - s(b2_t)) * g * g / (1 - s(prod2_t)))
+            else:
+                v = s(b2) * nus[i] + (1 - s(b2)) * g * g
+                v_hat = s(b2) * v / (1 - s(b2) ** t.astype(g.dtype))
+            r = m_hat / (jnp.sqrt(v_hat) + s(eps))
+            u = r + s(weight_decay) * x if wd_on[i] else r
+            ratio = Ly.trust_ratio(x, u, phi_fn, trust_norm) if adapt_on[i] else 1
+            ms.append(m)
+            vs.append(v)
+            ups.append(-s(eta) * ratio * u)
+        unflat = lambda leaves: jax.tree.unflatten(treedef, leaves)  # noqa: E731
+        return unflat(ups), NesterovLambState(t, unflat(ms), unflat(vs), prod1_t, prod2_t)
+
+    return optax.GradientTransformation(init, update)
+
+
+def nlamb(learning_rate: Any, b1: Any = 0.975, b2: Any = 0.999, eps: Any = 1e-8,
+          weight_decay: Any = 0.0, *, b1_schedule: Callable | None = None, phi: Any = None,
+          trust_norm: str = "l2", weight_decay_mask: Any = None,
+          trust_ratio_mask: Any = None) -> optax.GradientTransformation:
+    """N-LAMB (Appendix D, Algorithm 3; **recalled, not confirmed**): Nesterov first moment.
+
+        m_t = β1^t m_{t-1} + (1-β1^t) g_t
+        m̂ = β1^{t+1} m_t/(1 - Π_{i≤t+1} β1^i) + (1-β1^t) g_t/(1 - Π_{i≤t} β1^i)
+        v_t = β2 v_{t-1} + (1-β2) g_t²,   v̂ = β2 v_t/(1-β2^t)
+        r_t = m̂/(√v̂ + ε),  x_{t+1}^(i) = x_t^(i) - η_t φ(‖x^(i)‖)/‖r^(i)+λx^(i)‖ (r^(i)+λx^(i))
+
+    β1^t is ``b1_schedule(t)`` (t = 1, 2, … as an int32 array; must be jnp-traceable) or the
+    constant ``b1``. Defaults are Nadam's (β1 = 0.975, β2 = 0.999, ε = 1e-8).
+    """
+    return _nesterov_lamb(learning_rate, b1, b2, eps, weight_decay, second_moment_nesterov=False,
+                          b1_schedule=b1_schedule, b2_schedule=None, phi=phi,
+                          trust_norm=trust_norm, weight_decay_mask=weight_decay_mask,
+                          trust_ratio_mask=trust_ratio_mask)
+
+
+def nnlamb(learning_rate: Any, b1: Any = 0.975, b2: Any = 0.999, eps: Any = 1e-8,
+           weight_decay: Any = 0.0, *, b1_schedule: Callable | None = None,
+           b2_schedule: Callable | None = None, phi: Any = None, trust_norm: str = "l2",
+           weight_decay_mask: Any = None,
+           trust_ratio_mask: Any = None) -> optax.GradientTransformation:
+    """NN-LAMB (Appendix D, Algorithm 4; **recalled, not confirmed**): Nesterov in both moments.
+
+        v_t = β2^t v_{t-1} + (1-β2^t) g_t²
+        v̂ = β2^{t+1} v_t/(1 - Π_{i≤t+1} β2^i) + (1-β2^t) g_t²/(1 - Π_{i≤t} β2^i)
+
+    and the rest as :func:`nlamb`.
+    """
+    return _nesterov_lamb(learning_rate, b1, b2, eps, weight_decay, second_moment_nesterov=True,
+                          b1_schedule=b1_schedule, b2_schedule=b2_schedule, phi=phi,
+                          trust_norm=trust_norm, weight_decay_mask=weight_decay_mask,
+                          trust_ratio_mask=trust_ratio_mask)

@@ -1,0 +1,149 @@
+"""LARS in NumPy: the LAMB paper's Algorithm 1, the 2017 original, and optax's form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from lamb_ref import _checks
+from lamb_ref.reference import _common as C
+from lamb_ref.reference import _tree
+
+
+def _check(learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask) -> None:
+    _checks.learning_rate(learning_rate)
+    _checks.beta("momentum", momentum)
+    _checks.nonnegative("weight_decay", weight_decay)
+    _checks.mask_spec("weight_decay_mask", weight_decay_mask)
+    _checks.mask_spec("trust_ratio_mask", trust_ratio_mask)
+
+
+def _momentum_state(params: Any) -> dict:
+    return {"count": 0, "momentum": C.zeros_like_tree(params)}
+
+
+def lars(learning_rate: Any, momentum: float = 0.9, weight_decay: float = 0.0, *,
+         phi: Any = None, trust_norm: str = "l2", weight_decay_mask: Any = None,
+         trust_ratio_mask: Any = None) -> C.Optimizer:
+    """LARS as the LAMB paper's Algorithm 1 (momentum SGD as the base of the layer-wise rule).
+
+    For t = 1, 2, … and every layer i:
+
+        m_t = β1 m_{t-1} + (1-β1)(g_t + λ x_t)
+        x_{t+1}^(i) = x_t^(i) - η_t φ(‖x_t^(i)‖)/‖m_t^(i)‖ · m_t^(i)
+
+    Ratio 1 where ‖x^(i)‖ = 0 or ‖m^(i)‖ = 0 or the trust-ratio mask is False. There is no
+    trust coefficient (φ carries the scale) and the box's unused ε input is not taken.
+
+    Args:
+        learning_rate: η, a float or a schedule of the step count.
+        momentum: β1 in [0, 1); the momentum is dampened, with weight decay inside it.
+        weight_decay: λ ≥ 0.  phi, trust_norm, masks: as in :func:`lamb`.
+    """
+    _check(learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask)
+    _checks.phi(phi)
+    _checks.trust_norm(trust_norm)
+    phi_fn = C.phi_function(phi)
+    b1 = momentum
+
+    def update(grads: Any, state: dict, params: Any) -> tuple[Any, dict]:
+        L = C.leaves(grads, params)
+        wd_on = _tree.resolve_mask(weight_decay_mask, params, L.names, "weight_decay_mask")
+        adapt_on = _tree.resolve_mask(trust_ratio_mask, params, L.names, "trust_ratio_mask")
+        t = state["count"] + 1
+        eta = C.learning_rate_at(learning_rate, t - 1)
+        bufs = C.flat(state["momentum"])
+        ms, updates = [], []
+        for i, (g, x) in enumerate(zip(L.grads, L.params, strict=True)):
+            d = g + weight_decay * x if wd_on[i] else g
+            m = b1 * bufs[i] + (1 - b1) * d
+            ratio = C.trust_ratio(x, m, phi_fn, trust_norm) if adapt_on[i] else 1.0
+            ms.append(m)
+            updates.append((-eta * ratio * m).astype(x.dtype))
+        return L.rebuild(updates), {"count": t, "momentum": L.rebuild(ms)}
+
+    return C.Optimizer(_momentum_state, update)
+
+
+def lars_2017(learning_rate: Any, momentum: float = 0.9, weight_decay: float = 0.0, *,
+              trust_coefficient: float = 0.001, eps: float = 0.0, nesterov: bool = False,
+              weight_decay_mask: Any = None, trust_ratio_mask: Any = None) -> C.Optimizer:
+    """LARS of You, Gitman & Ginsburg 2017 as timm ``Lars`` / torch-optimizer ``LARS`` run it.
+
+    Per layer, with λ_i = λ where weight decay applies and 0 elsewhere:
+
+        τ = c ‖x‖ / (‖g‖ + λ_i ‖x‖ + ε)       (τ = 1 if ‖x‖ = 0 or ‖g‖ = 0; 1 if not adapted)
+        d = τ (g + λ_i x)
+        b_t = μ b_{t-1} + d,   x_{t+1} = x_t - η_t (d + μ b_t if nesterov else b_t)
+
+    The learning rate multiplies after the momentum buffer (PyTorch SGD).
+    """
+    _check(learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask)
+    _checks.positive("trust_coefficient", trust_coefficient)
+    _checks.nonnegative("eps", eps)
+    _checks.flag("nesterov", nesterov)
+
+    def update(grads: Any, state: dict, params: Any) -> tuple[Any, dict]:
+        L = C.leaves(grads, params)
+        wd_on = _tree.resolve_mask(weight_decay_mask, params, L.names, "weight_decay_mask")
+        adapt_on = _tree.resolve_mask(trust_ratio_mask, params, L.names, "trust_ratio_mask")
+        t = state["count"] + 1
+        eta = C.learning_rate_at(learning_rate, t - 1)
+        bufs = C.flat(state["momentum"])
+        new_bufs, updates = [], []
+        for i, (g, x) in enumerate(zip(L.grads, L.params, strict=True)):
+            lam = weight_decay if wd_on[i] else 0.0
+            tau = 1.0
+            if adapt_on[i]:
+                xn, gn = C.layer_norm(x, "l2"), C.layer_norm(g, "l2")
+                if xn > 0 and gn > 0:
+                    tau = trust_coefficient * xn / (gn + lam * xn + eps)
+            d = tau * (g + lam * x)
+            b = momentum * bufs[i] + d
+            direction = d + momentum * b if nesterov else b
+            new_bufs.append(b)
+            updates.append((-eta * direction).astype(x.dtype))
+        return L.rebuild(updates), {"count": t, "momentum": L.rebuild(new_bufs)}
+
+    return C.Optimizer(_momentum_state, update)
+
+
+def optax_lars(learning_rate: Any, momentum: float = 0.9, weight_decay: float = 0.0, *,
+               trust_coefficient: float = 0.001, eps: float = 0.0, nesterov: bool = False,
+               weight_decay_mask: Any = None, trust_ratio_mask: Any = None) -> C.Optimizer:
+    """``optax.lars``: the trust denominator is the norm of the decayed gradient.
+
+        d = g + λ x                           (where weight decay applies)
+        τ = c ‖x‖ / (‖d‖ + ε)                 (τ = 1 if ‖x‖ = 0 or ‖d‖ = 0, or not adapted)
+        b_t = μ b_{t-1} - η_t τ d,   x_{t+1} = x_t + (−η_t τ d + μ b_t if nesterov else b_t)
+
+    The learning rate is applied before the momentum buffer.
+    """
+    _check(learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask)
+    _checks.positive("trust_coefficient", trust_coefficient)
+    _checks.nonnegative("eps", eps)
+    _checks.flag("nesterov", nesterov)
+
+    def update(grads: Any, state: dict, params: Any) -> tuple[Any, dict]:
+        L = C.leaves(grads, params)
+        wd_on = _tree.resolve_mask(weight_decay_mask, params, L.names, "weight_decay_mask")
+        adapt_on = _tree.resolve_mask(trust_ratio_mask, params, L.names, "trust_ratio_mask")
+        t = state["count"] + 1
+        eta = C.learning_rate_at(learning_rate, t - 1)
+        bufs = C.flat(state["momentum"])
+        new_bufs, updates = [], []
+        for i, (g, x) in enumerate(zip(L.grads, L.params, strict=True)):
+            d = g + weight_decay * x if wd_on[i] else g
+            tau = 1.0
+            if adapt_on[i]:
+                xn, dn = C.layer_norm(x, "l2"), C.layer_norm(d, "l2")
+                if xn > 0 and dn > 0:
+                    tau = trust_coefficient * xn / (dn + eps)
+            s = -eta * tau * d
+            b = s + momentum * bufs[i]
+            new_bufs.append(b)
+            updates.append(np.asarray(s + momentum * b if nesterov else b).astype(x.dtype))
+        return L.rebuild(updates), {"count": t, "momentum": L.rebuild(new_bufs)}
+
+    return C.Optimizer(_momentum_state, update)
