@@ -15,7 +15,21 @@ from lamb_ref.nesterov import nlamb, nnlamb
 from lamb_ref.tree import apply_updates, leaf_names
 
 __all__ = [
-    "HyperparameterError", "adagrad", "adam", "adamw", "apply_updates", "check_finite",
-    "finite_check", "lamb", "lars", "leaf_names", "masks", "momentum", "nlamb", "nnlamb",
-    "schedules", "sgd", "variants",
+    "HyperparameterError",
+    "adagrad",
+    "adam",
+    "adamw",
+    "apply_updates",
+    "check_finite",
+    "finite_check",
+    "lamb",
+    "lars",
+    "leaf_names",
+    "masks",
+    "momentum",
+    "nlamb",
+    "nnlamb",
+    "schedules",
+    "sgd",
+    "variants",
 ]

@@ -41,8 +41,15 @@ def _fail(name: str, value: Any, allowed: str) -> None:
     raise HyperparameterError(f"{name}={value!r} is invalid: {allowed}")
 
 
-def real(name: str, value: Any, *, low: float | None = None, high: float | None = None,
-         low_open: bool = False, high_open: bool = False) -> None:
+def real(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> None:
     """Check a real scalar lies in the interval described by ``low``/``high``."""
     if isinstance(value, str) or value is None:
         _fail(name, value, "expected a real number")
@@ -87,7 +94,7 @@ def learning_rate(value: Any, name: str = "learning_rate") -> None:
 
 
 def phi(value: Any, name: str = "phi") -> None:
-    """phi is None (identity), a pair (alpha_l, alpha_u) with 0 < alpha_l <= alpha_u, or a callable."""
+    """phi: None (identity), a pair (alpha_l, alpha_u), 0 < alpha_l <= alpha_u, or a callable."""
     if value is None or callable(value):
         return
     if isinstance(value, str) or not isinstance(value, Sequence) or len(value) != 2:
@@ -137,8 +144,12 @@ def mask_spec(name: str, value: Any) -> None:
         _fail(name, value, "a single string is ambiguous: pass a list of regex strings")
 
 
-def same_structure(grads_names: Sequence[str], params_names: Sequence[str],
-                   what: str = "grads", other: str = "params") -> None:
+def same_structure(
+    grads_names: Sequence[str],
+    params_names: Sequence[str],
+    what: str = "grads",
+    other: str = "params",
+) -> None:
     """The two trees must have the same leaves, by name and order."""
     if list(grads_names) != list(params_names):
         missing = sorted(set(params_names) - set(grads_names))
@@ -149,8 +160,13 @@ def same_structure(grads_names: Sequence[str], params_names: Sequence[str],
         )
 
 
-def same_shapes(names: Sequence[str], shapes_a: Sequence[tuple], shapes_b: Sequence[tuple],
-                what: str = "grads", other: str = "params") -> None:
+def same_shapes(
+    names: Sequence[str],
+    shapes_a: Sequence[tuple],
+    shapes_b: Sequence[tuple],
+    what: str = "grads",
+    other: str = "params",
+) -> None:
     for n, a, b in zip(names, shapes_a, shapes_b, strict=True):
         if tuple(a) != tuple(b):
             raise HyperparameterError(
@@ -165,4 +181,3 @@ def unknown_keys(where: str, given: dict[str, Any], accepted: Sequence[str]) -> 
             f"{where} does not take hyperparameter(s) {bad} "
             f"(values {[given[k] for k in bad]!r}); it accepts {sorted(accepted)}"
         )
-

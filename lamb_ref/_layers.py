@@ -35,8 +35,9 @@ def phi_function(phi: Any):
     return lambda z: jnp.clip(z, lo, hi)
 
 
-def trust_ratio(x: jnp.ndarray, u: jnp.ndarray, phi, kind: str,
-                max_ratio: float | None = None) -> jnp.ndarray:
+def trust_ratio(
+    x: jnp.ndarray, u: jnp.ndarray, phi, kind: str, max_ratio: float | None = None
+) -> jnp.ndarray:
     """φ(‖x‖)/‖u‖, or 1 where either norm is 0 (or NaN); optionally capped at ``max_ratio``."""
     xn, un = layer_norm(x, kind), layer_norm(u, kind)
     ok = (xn > 0) & (un > 0)

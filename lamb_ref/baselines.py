@@ -60,15 +60,18 @@ def sgd(learning_rate: Any, weight_decay: Any = 0.0) -> optax.GradientTransforma
     def update(grads, state, params=None):
         gs, xs, treedef = _flat(grads, params, decay)
         eta = Ly.learning_rate_at(learning_rate, state.count)
-        ups = [-Ly.scalar(eta, g) * (g + Ly.scalar(weight_decay, g) * x if decay else g)
-               for g, x in zip(gs, xs, strict=True)]
+        ups = [
+            -Ly.scalar(eta, g) * (g + Ly.scalar(weight_decay, g) * x if decay else g)
+            for g, x in zip(gs, xs, strict=True)
+        ]
         return jax.tree.unflatten(treedef, ups), CountState(state.count + 1)
 
     return optax.GradientTransformation(lambda params: CountState(_zero_count()), update)
 
 
-def momentum(learning_rate: Any, momentum: Any = 0.9, nesterov: bool = False,
-             weight_decay: Any = 0.0) -> optax.GradientTransformation:
+def momentum(
+    learning_rate: Any, momentum: Any = 0.9, nesterov: bool = False, weight_decay: Any = 0.0
+) -> optax.GradientTransformation:
     """Heavy ball: d = g + λx, b_t = μ b_{t-1} + d, x_{t+1} = x_t - η_t (d + μ b_t | b_t)."""
     _checks.learning_rate(learning_rate)
     _checks.beta("momentum", momentum)
@@ -89,8 +92,10 @@ def momentum(learning_rate: Any, momentum: Any = 0.9, nesterov: bool = False,
             b = mu * buf + d
             new.append(b)
             ups.append(-Ly.scalar(eta, g) * (d + mu * b if nesterov else b))
-        return (jax.tree.unflatten(treedef, ups),
-                MomentumState(state.count + 1, jax.tree.unflatten(treedef, new)))
+        return (
+            jax.tree.unflatten(treedef, ups),
+            MomentumState(state.count + 1, jax.tree.unflatten(treedef, new)),
+        )
 
     return optax.GradientTransformation(init, update)
 
@@ -110,8 +115,11 @@ def _adam_like(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask):
 
     def update(grads, state, params=None):
         gs, xs, treedef = _flat(grads, params, decay)
-        wd_on = (resolve_mask(weight_decay_mask, params, check_match(grads, params),
-                              "weight_decay_mask") if decay else [False] * len(gs))
+        wd_on = (
+            resolve_mask(weight_decay_mask, params, check_match(grads, params), "weight_decay_mask")
+            if decay
+            else [False] * len(gs)
+        )
         count = state.count + 1
         eta = Ly.learning_rate_at(learning_rate, state.count)
         mus, nus = jax.tree.leaves(state.mu), jax.tree.leaves(state.nu)
@@ -133,29 +141,39 @@ def _adam_like(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask):
     return optax.GradientTransformation(init, update)
 
 
-def adam(learning_rate: Any, b1: Any = 0.9, b2: Any = 0.999,
-         eps: Any = 1e-8) -> optax.GradientTransformation:
+def adam(
+    learning_rate: Any, b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8
+) -> optax.GradientTransformation:
     """Adam: x_{t+1} = x_t - η_t m̂_t/(√v̂_t + ε), bias-corrected moments."""
     return _adam_like(learning_rate, b1, b2, eps, 0.0, None)
 
 
-def adamw(learning_rate: Any, b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8,
-          weight_decay: Any = 1e-4, *,
-          weight_decay_mask: Any = None) -> optax.GradientTransformation:
+def adamw(
+    learning_rate: Any,
+    b1: Any = 0.9,
+    b2: Any = 0.999,
+    eps: Any = 1e-8,
+    weight_decay: Any = 1e-4,
+    *,
+    weight_decay_mask: Any = None,
+) -> optax.GradientTransformation:
     """AdamW: x_{t+1} = x_t - η_t (m̂_t/(√v̂_t + ε) + λ x_t) (optax.adamw, default λ = 1e-4)."""
     return _adam_like(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask)
 
 
-def adagrad(learning_rate: Any, initial_accumulator_value: Any = 0.1,
-            eps: Any = 1e-7) -> optax.GradientTransformation:
+def adagrad(
+    learning_rate: Any, initial_accumulator_value: Any = 0.1, eps: Any = 1e-7
+) -> optax.GradientTransformation:
     """AdaGrad (optax's form): G_t = G_{t-1} + g_t², x_{t+1} = x_t - η_t g_t/√(G_t + ε)."""
     _checks.learning_rate(learning_rate)
     _checks.nonnegative("initial_accumulator_value", initial_accumulator_value)
     _checks.nonnegative("eps", eps)
 
     def init(params):
-        return AdagradState(_zero_count(), jax.tree.map(
-            lambda x: jnp.full_like(x, initial_accumulator_value), params))
+        return AdagradState(
+            _zero_count(),
+            jax.tree.map(lambda x: jnp.full_like(x, initial_accumulator_value), params),
+        )
 
     def update(grads, state, params=None):
         gs, _, treedef = _flat(grads, params, False)
@@ -166,7 +184,9 @@ def adagrad(learning_rate: Any, initial_accumulator_value: Any = 0.1,
             scale = jnp.where(acc > 0, jax.lax.rsqrt(acc + Ly.scalar(eps, g)), 0)
             new.append(acc)
             ups.append(-Ly.scalar(eta, g) * scale * g)
-        return (jax.tree.unflatten(treedef, ups),
-                AdagradState(state.count + 1, jax.tree.unflatten(treedef, new)))
+        return (
+            jax.tree.unflatten(treedef, ups),
+            AdagradState(state.count + 1, jax.tree.unflatten(treedef, new)),
+        )
 
     return optax.GradientTransformation(init, update)

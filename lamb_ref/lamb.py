@@ -20,8 +20,8 @@ from lamb_ref.tree import check_match, resolve_mask
 
 class LambState(NamedTuple):
     count: jnp.ndarray  # int32, steps taken
-    mu: Any             # first moment m_t
-    nu: Any             # second moment v_t
+    mu: Any  # first moment m_t
+    nu: Any  # second moment v_t
 
 
 def clip_by_global_norm(leaves: list[jnp.ndarray], max_norm: Any) -> list[jnp.ndarray]:
@@ -31,15 +31,34 @@ def clip_by_global_norm(leaves: list[jnp.ndarray], max_norm: Any) -> list[jnp.nd
     return [g / scale.astype(g.dtype) for g in leaves]
 
 
-def lamb_family(learning_rate: Any, b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-6,
-                weight_decay: Any = 0.0, *, bias_correction: str = "moments", phi: Any = None,
-                trust_norm: str = "l2", weight_decay_mask: Any = None,
-                trust_ratio_mask: Any = None, decoupled_weight_decay: bool = False,
-                max_trust_ratio: float | None = None,
-                max_grad_norm: Any = None) -> optax.GradientTransformation:
+def lamb_family(
+    learning_rate: Any,
+    b1: Any = 0.9,
+    b2: Any = 0.999,
+    eps: Any = 1e-6,
+    weight_decay: Any = 0.0,
+    *,
+    bias_correction: str = "moments",
+    phi: Any = None,
+    trust_norm: str = "l2",
+    weight_decay_mask: Any = None,
+    trust_ratio_mask: Any = None,
+    decoupled_weight_decay: bool = False,
+    max_trust_ratio: float | None = None,
+    max_grad_norm: Any = None,
+) -> optax.GradientTransformation:
     """Algorithm 2 with the knobs of the published LAMBs (see the NumPy twin for the math)."""
-    check_lamb_hyperparameters(learning_rate, b1, b2, eps, weight_decay, phi, trust_norm,
-                               weight_decay_mask, trust_ratio_mask)
+    check_lamb_hyperparameters(
+        learning_rate,
+        b1,
+        b2,
+        eps,
+        weight_decay,
+        phi,
+        trust_norm,
+        weight_decay_mask,
+        trust_ratio_mask,
+    )
     _checks.choice("bias_correction", bias_correction, BIAS_CORRECTION_MODES)
     if max_grad_norm is not None:
         _checks.positive("max_grad_norm", max_grad_norm)
@@ -81,8 +100,11 @@ def lamb_family(learning_rate: Any, b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1
             else:
                 x_tilde = x
                 u = r + s(weight_decay) * x if wd_on[i] else r
-            ratio = (Ly.trust_ratio(x_tilde, u, phi_fn, trust_norm, max_trust_ratio)
-                     if adapt_on[i] else 1)
+            ratio = (
+                Ly.trust_ratio(x_tilde, u, phi_fn, trust_norm, max_trust_ratio)
+                if adapt_on[i]
+                else 1
+            )
             step = s(eta)
             if bias_correction == "step_size":
                 step = step * jnp.sqrt(1 - s(b2) ** t) / (1 - s(b1) ** t)
@@ -95,10 +117,19 @@ def lamb_family(learning_rate: Any, b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1
     return optax.GradientTransformation(init, update)
 
 
-def lamb(learning_rate: Any, b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-6,
-         weight_decay: Any = 0.0, *, bias_correction: bool = True, phi: Any = None,
-         trust_norm: str = "l2", weight_decay_mask: Any = None,
-         trust_ratio_mask: Any = None) -> optax.GradientTransformation:
+def lamb(
+    learning_rate: Any,
+    b1: Any = 0.9,
+    b2: Any = 0.999,
+    eps: Any = 1e-6,
+    weight_decay: Any = 0.0,
+    *,
+    bias_correction: bool = True,
+    phi: Any = None,
+    trust_norm: str = "l2",
+    weight_decay_mask: Any = None,
+    trust_ratio_mask: Any = None,
+) -> optax.GradientTransformation:
     """LAMB, the paper's Algorithm 2 (v4/v5; ``bias_correction=False`` gives v3).
 
     For t = 1, 2, … and every layer i (one pytree leaf, named by its key path):
@@ -129,7 +160,15 @@ def lamb(learning_rate: Any, b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-6,
         >>> params = optax.apply_updates(params, updates)
     """
     _checks.flag("bias_correction", bias_correction)
-    return lamb_family(learning_rate, b1, b2, eps, weight_decay,
-                       bias_correction="moments" if bias_correction else "none", phi=phi,
-                       trust_norm=trust_norm, weight_decay_mask=weight_decay_mask,
-                       trust_ratio_mask=trust_ratio_mask)
+    return lamb_family(
+        learning_rate,
+        b1,
+        b2,
+        eps,
+        weight_decay,
+        bias_correction="moments" if bias_correction else "none",
+        phi=phi,
+        trust_norm=trust_norm,
+        weight_decay_mask=weight_decay_mask,
+        trust_ratio_mask=trust_ratio_mask,
+    )

@@ -16,7 +16,7 @@ from lamb_ref.tree import check_match, resolve_mask
 
 class LarsState(NamedTuple):
     count: jnp.ndarray  # int32, steps taken
-    momentum: Any       # momentum buffer
+    momentum: Any  # momentum buffer
 
 
 def _check(learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask) -> None:
@@ -48,15 +48,24 @@ def _transformation(leaf_step, weight_decay_mask, trust_ratio_mask, learning_rat
             u, b = leaf_step(g, x, bufs[i], Ly.scalar(eta, g), wd_on[i], adapt_on[i])
             ups.append(u)
             new_bufs.append(b)
-        return (jax.tree.unflatten(treedef, ups),
-                LarsState(state.count + 1, jax.tree.unflatten(treedef, new_bufs)))
+        return (
+            jax.tree.unflatten(treedef, ups),
+            LarsState(state.count + 1, jax.tree.unflatten(treedef, new_bufs)),
+        )
 
     return optax.GradientTransformation(_init, update)
 
 
-def lars(learning_rate: Any, momentum: Any = 0.9, weight_decay: Any = 0.0, *, phi: Any = None,
-         trust_norm: str = "l2", weight_decay_mask: Any = None,
-         trust_ratio_mask: Any = None) -> optax.GradientTransformation:
+def lars(
+    learning_rate: Any,
+    momentum: Any = 0.9,
+    weight_decay: Any = 0.0,
+    *,
+    phi: Any = None,
+    trust_norm: str = "l2",
+    weight_decay_mask: Any = None,
+    trust_ratio_mask: Any = None,
+) -> optax.GradientTransformation:
     """LARS as the LAMB paper's Algorithm 1.
 
     For t = 1, 2, … and every layer i:
@@ -93,14 +102,21 @@ def _check_2017(trust_coefficient, eps, nesterov) -> None:
     _checks.flag("nesterov", nesterov)
 
 
-def lars_2017(learning_rate: Any, momentum: Any = 0.9, weight_decay: Any = 0.0, *,
-              trust_coefficient: Any = 0.001, eps: Any = 0.0, nesterov: bool = False,
-              weight_decay_mask: Any = None,
-              trust_ratio_mask: Any = None) -> optax.GradientTransformation:
+def lars_2017(
+    learning_rate: Any,
+    momentum: Any = 0.9,
+    weight_decay: Any = 0.0,
+    *,
+    trust_coefficient: Any = 0.001,
+    eps: Any = 0.0,
+    nesterov: bool = False,
+    weight_decay_mask: Any = None,
+    trust_ratio_mask: Any = None,
+) -> optax.GradientTransformation:
     """You, Gitman & Ginsburg 2017 as timm ``Lars`` / torch-optimizer ``LARS`` run it.
 
-        τ = c‖x‖/(‖g‖ + λ_i‖x‖ + ε) (1 on a zero norm or where not adapted),  d = τ(g + λ_i x)
-        b_t = μ b_{t-1} + d,   x_{t+1} = x_t - η_t (d + μ b_t if nesterov else b_t)
+    τ = c‖x‖/(‖g‖ + λ_i‖x‖ + ε) (1 on a zero norm or where not adapted),  d = τ(g + λ_i x)
+    b_t = μ b_{t-1} + d,   x_{t+1} = x_t - η_t (d + μ b_t if nesterov else b_t)
     """
     _check(learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask)
     _check_2017(trust_coefficient, eps, nesterov)
@@ -121,10 +137,17 @@ def lars_2017(learning_rate: Any, momentum: Any = 0.9, weight_decay: Any = 0.0, 
     return _transformation(leaf_step, weight_decay_mask, trust_ratio_mask, learning_rate)
 
 
-def optax_lars(learning_rate: Any, momentum: Any = 0.9, weight_decay: Any = 0.0, *,
-               trust_coefficient: Any = 0.001, eps: Any = 0.0, nesterov: bool = False,
-               weight_decay_mask: Any = None,
-               trust_ratio_mask: Any = None) -> optax.GradientTransformation:
+def optax_lars(
+    learning_rate: Any,
+    momentum: Any = 0.9,
+    weight_decay: Any = 0.0,
+    *,
+    trust_coefficient: Any = 0.001,
+    eps: Any = 0.0,
+    nesterov: bool = False,
+    weight_decay_mask: Any = None,
+    trust_ratio_mask: Any = None,
+) -> optax.GradientTransformation:
     """``optax.lars``: d = g + λx, τ = c‖x‖/(‖d‖ + ε), b_t = μ b_{t-1} - η_t τ d (η inside)."""
     _check(learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask)
     _check_2017(trust_coefficient, eps, nesterov)

@@ -20,7 +20,7 @@ from lamb_ref.tree import check_match, resolve_mask
 
 
 class NesterovLambState(NamedTuple):
-    count: jnp.ndarray    # int32, steps taken
+    count: jnp.ndarray  # int32, steps taken
     mu: Any
     nu: Any
     prod_b1: jnp.ndarray  # Π_{i≤t} β1^i
@@ -37,9 +37,21 @@ def _schedule(name: str, constant: Any, schedule: Callable | None) -> Callable:
     return schedule
 
 
-def _nesterov_lamb(learning_rate, b1, b2, eps, weight_decay, *, second_moment_nesterov,
-                   b1_schedule, b2_schedule, phi, trust_norm, weight_decay_mask,
-                   trust_ratio_mask) -> optax.GradientTransformation:
+def _nesterov_lamb(
+    learning_rate,
+    b1,
+    b2,
+    eps,
+    weight_decay,
+    *,
+    second_moment_nesterov,
+    b1_schedule,
+    b2_schedule,
+    phi,
+    trust_norm,
+    weight_decay_mask,
+    trust_ratio_mask,
+) -> optax.GradientTransformation:
     _checks.learning_rate(learning_rate)
     _checks.beta("b1", b1)
     _checks.beta("b2", b2)
@@ -55,8 +67,13 @@ def _nesterov_lamb(learning_rate, b1, b2, eps, weight_decay, *, second_moment_ne
         leaves = jax.tree.leaves(params)
         dtype = leaves[0].dtype if leaves else jnp.float32
         one = jnp.ones((), dtype)
-        return NesterovLambState(jnp.zeros((), jnp.int32), jax.tree.map(jnp.zeros_like, params),
-                                 jax.tree.map(jnp.zeros_like, params), one, one)
+        return NesterovLambState(
+            jnp.zeros((), jnp.int32),
+            jax.tree.map(jnp.zeros_like, params),
+            jax.tree.map(jnp.zeros_like, params),
+            one,
+            one,
+        )
 
     def update(grads, state, params=None):
         if params is None:
@@ -69,8 +86,9 @@ def _nesterov_lamb(learning_rate, b1, b2, eps, weight_decay, *, second_moment_ne
         t = state.count + 1
         eta = Ly.learning_rate_at(learning_rate, state.count)
         pdt = state.prod_b1.dtype
-        b1_t, b1_next = jnp.asarray(beta1(t), pdt), jnp.asarray(beta1(t + 1), pdt)
-        b2_t, b2_next = jnp.asarray(beta2(t), pdt), jnp.asarray(beta2(t + 1), pdt)
+        tf = t.astype(pdt)  # schedules see a float step so their maths runs in the state dtype
+        b1_t, b1_next = jnp.asarray(beta1(tf), pdt), jnp.asarray(beta1(tf + 1), pdt)
+        b2_t, b2_next = jnp.asarray(beta2(tf), pdt), jnp.asarray(beta2(tf + 1), pdt)
         prod1_t = state.prod_b1 * b1_t
         prod1_next = prod1_t * b1_next
         prod2_t = state.prod_b2 * b2_t
@@ -79,12 +97,12 @@ def _nesterov_lamb(learning_rate, b1, b2, eps, weight_decay, *, second_moment_ne
         for i, (g, x) in enumerate(zip(gs, xs, strict=True)):
             s = lambda v, g=g: Ly.scalar(v, g)  # noqa: E731
             m = s(b1_t) * mus[i] + (1 - s(b1_t)) * g
-            m_hat = (s(b1_next) * m / (1 - s(prod1_next))
-                     + (1 - s(b1_t)) * g / (1 - s(prod1_t)))
+            m_hat = s(b1_next) * m / (1 - s(prod1_next)) + (1 - s(b1_t)) * g / (1 - s(prod1_t))
             if second_moment_nesterov:
                 v = s(b2_t) * nus[i] + (1 - s(b2_t)) * g * g
-                v_hat = (s(b2_next) * v / (1 - s(prod2_next))
-                         + (1 - s(b2_t)) * g * g / (1 - s(prod2_t)))
+                v_hat = s(b2_next) * v / (1 - s(prod2_next)) + (1 - s(b2_t)) * g * g / (
+                    1 - s(prod2_t)
+                )
             else:
                 v = s(b2) * nus[i] + (1 - s(b2)) * g * g
                 v_hat = s(b2) * v / (1 - s(b2) ** t.astype(g.dtype))
@@ -100,10 +118,19 @@ def _nesterov_lamb(learning_rate, b1, b2, eps, weight_decay, *, second_moment_ne
     return optax.GradientTransformation(init, update)
 
 
-def nlamb(learning_rate: Any, b1: Any = 0.975, b2: Any = 0.999, eps: Any = 1e-8,
-          weight_decay: Any = 0.0, *, b1_schedule: Callable | None = None, phi: Any = None,
-          trust_norm: str = "l2", weight_decay_mask: Any = None,
-          trust_ratio_mask: Any = None) -> optax.GradientTransformation:
+def nlamb(
+    learning_rate: Any,
+    b1: Any = 0.975,
+    b2: Any = 0.999,
+    eps: Any = 1e-8,
+    weight_decay: Any = 0.0,
+    *,
+    b1_schedule: Callable | None = None,
+    phi: Any = None,
+    trust_norm: str = "l2",
+    weight_decay_mask: Any = None,
+    trust_ratio_mask: Any = None,
+) -> optax.GradientTransformation:
     """N-LAMB (Appendix D, Algorithm 3; **recalled, not confirmed**): Nesterov first moment.
 
         m_t = β1^t m_{t-1} + (1-β1^t) g_t
@@ -111,20 +138,39 @@ def nlamb(learning_rate: Any, b1: Any = 0.975, b2: Any = 0.999, eps: Any = 1e-8,
         v_t = β2 v_{t-1} + (1-β2) g_t²,   v̂ = β2 v_t/(1-β2^t)
         r_t = m̂/(√v̂ + ε),  x_{t+1}^(i) = x_t^(i) - η_t φ(‖x^(i)‖)/‖r^(i)+λx^(i)‖ (r^(i)+λx^(i))
 
-    β1^t is ``b1_schedule(t)`` (t = 1, 2, … as an int32 array; must be jnp-traceable) or the
+    β1^t is ``b1_schedule(t)`` (t = 1, 2, … as a float array; must be jnp-traceable) or the
     constant ``b1``. Defaults are Nadam's (β1 = 0.975, β2 = 0.999, ε = 1e-8).
     """
-    return _nesterov_lamb(learning_rate, b1, b2, eps, weight_decay, second_moment_nesterov=False,
-                          b1_schedule=b1_schedule, b2_schedule=None, phi=phi,
-                          trust_norm=trust_norm, weight_decay_mask=weight_decay_mask,
-                          trust_ratio_mask=trust_ratio_mask)
+    return _nesterov_lamb(
+        learning_rate,
+        b1,
+        b2,
+        eps,
+        weight_decay,
+        second_moment_nesterov=False,
+        b1_schedule=b1_schedule,
+        b2_schedule=None,
+        phi=phi,
+        trust_norm=trust_norm,
+        weight_decay_mask=weight_decay_mask,
+        trust_ratio_mask=trust_ratio_mask,
+    )
 
 
-def nnlamb(learning_rate: Any, b1: Any = 0.975, b2: Any = 0.999, eps: Any = 1e-8,
-           weight_decay: Any = 0.0, *, b1_schedule: Callable | None = None,
-           b2_schedule: Callable | None = None, phi: Any = None, trust_norm: str = "l2",
-           weight_decay_mask: Any = None,
-           trust_ratio_mask: Any = None) -> optax.GradientTransformation:
+def nnlamb(
+    learning_rate: Any,
+    b1: Any = 0.975,
+    b2: Any = 0.999,
+    eps: Any = 1e-8,
+    weight_decay: Any = 0.0,
+    *,
+    b1_schedule: Callable | None = None,
+    b2_schedule: Callable | None = None,
+    phi: Any = None,
+    trust_norm: str = "l2",
+    weight_decay_mask: Any = None,
+    trust_ratio_mask: Any = None,
+) -> optax.GradientTransformation:
     """NN-LAMB (Appendix D, Algorithm 4; **recalled, not confirmed**): Nesterov in both moments.
 
         v_t = β2^t v_{t-1} + (1-β2^t) g_t²
@@ -132,7 +178,17 @@ def nnlamb(learning_rate: Any, b1: Any = 0.975, b2: Any = 0.999, eps: Any = 1e-8
 
     and the rest as :func:`nlamb`.
     """
-    return _nesterov_lamb(learning_rate, b1, b2, eps, weight_decay, second_moment_nesterov=True,
-                          b1_schedule=b1_schedule, b2_schedule=b2_schedule, phi=phi,
-                          trust_norm=trust_norm, weight_decay_mask=weight_decay_mask,
-                          trust_ratio_mask=trust_ratio_mask)
+    return _nesterov_lamb(
+        learning_rate,
+        b1,
+        b2,
+        eps,
+        weight_decay,
+        second_moment_nesterov=True,
+        b1_schedule=b1_schedule,
+        b2_schedule=b2_schedule,
+        phi=phi,
+        trust_norm=trust_norm,
+        weight_decay_mask=weight_decay_mask,
+        trust_ratio_mask=trust_ratio_mask,
+    )

@@ -45,9 +45,14 @@ def _check_steps(name: str, value: Any, minimum: int) -> None:
         )
 
 
-def warmup_polynomial_decay(peak_value: float, total_steps: int, warmup_steps: int = 0,
-                            power: float = 1.0, end_value: float = 0.0,
-                            decay_from: str = "start") -> Schedule:
+def warmup_polynomial_decay(
+    peak_value: float,
+    total_steps: int,
+    warmup_steps: int = 0,
+    power: float = 1.0,
+    end_value: float = 0.0,
+    decay_from: str = "start",
+) -> Schedule:
     """Linear warmup from 0, then polynomial decay to ``end_value`` (paper §4.1).
 
         t < w:   η_t = η_0 · t / w
@@ -118,10 +123,10 @@ class ScalingRule:
 
 # [R] recalled values (PAPER.md §4.2-4.3): Table 4 (BERT, LR 5/(2^3·10^3) and warmup ratio 1/320
 # at 512) and Table 5 (ResNet-50, LR 4/(2^3·100) and 0.3125 warmup epochs at 512).
-BERT_TABLE4 = ScalingRule(base_batch=512, base_learning_rate=5 / (2**3 * 1e3),
-                          base_warmup=1 / 320)
-IMAGENET_TABLE5 = ScalingRule(base_batch=512, base_learning_rate=4 / (2**3 * 100),
-                              base_warmup=0.3125)
+BERT_TABLE4 = ScalingRule(base_batch=512, base_learning_rate=5 / (2**3 * 1e3), base_warmup=1 / 320)
+IMAGENET_TABLE5 = ScalingRule(
+    base_batch=512, base_learning_rate=4 / (2**3 * 100), base_warmup=0.3125
+)
 
 
 @dataclass(frozen=True)
@@ -133,8 +138,9 @@ class Stage:
     warmup_steps: int
 
 
-def mixed_batch_schedule(stages: Sequence[Stage], power: float = 1.0,
-                         rewarmup: bool = True) -> Schedule:
+def mixed_batch_schedule(
+    stages: Sequence[Stage], power: float = 1.0, rewarmup: bool = True
+) -> Schedule:
     """Stage-wise schedule for mixed-batch training (paper §4.2, BERT 64K then 32K).
 
     Each stage s covers steps [S_s, S_s + n_s). Within it, with local step c = t - S_s:
@@ -155,8 +161,9 @@ def mixed_batch_schedule(stages: Sequence[Stage], power: float = 1.0,
                     f"stages[{k}].warmup_steps={st.warmup_steps!r} is invalid with "
                     "rewarmup=False: a stage after the first has no warmup; set it to 0"
                 )
-    parts = [warmup_polynomial_decay(st.peak_value, st.steps, st.warmup_steps, power)
-             for st in stages]
+    parts = [
+        warmup_polynomial_decay(st.peak_value, st.steps, st.warmup_steps, power) for st in stages
+    ]
     starts = np.cumsum([0] + [st.steps for st in stages])
 
     def schedule(count: Any) -> Any:

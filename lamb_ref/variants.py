@@ -14,8 +14,12 @@ from lamb_ref._variant_specs import NAMES, SPECS, VOCABULARY, resolve
 from lamb_ref.lamb import lamb_family
 from lamb_ref.lars import lars, lars_2017, optax_lars
 
-_FAMILIES = {"lamb_family": lamb_family, "lars": lars, "lars_2017": lars_2017,
-             "optax_lars": optax_lars}
+_FAMILIES = {
+    "lamb_family": lamb_family,
+    "lars": lars,
+    "lars_2017": lars_2017,
+    "optax_lars": optax_lars,
+}
 
 __all__ = ["NAMES", "SPECS", "VOCABULARY", "make"]
 

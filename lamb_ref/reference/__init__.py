@@ -14,6 +14,18 @@ from lamb_ref.reference.lars import lars
 from lamb_ref.reference.nesterov import nlamb, nnlamb
 
 __all__ = [
-    "Optimizer", "adagrad", "adam", "adamw", "apply_updates", "check_finite", "finite_check",
-    "lamb", "lars", "momentum", "nlamb", "nnlamb", "sgd", "variants",
+    "Optimizer",
+    "adagrad",
+    "adam",
+    "adamw",
+    "apply_updates",
+    "check_finite",
+    "finite_check",
+    "lamb",
+    "lars",
+    "momentum",
+    "nlamb",
+    "nnlamb",
+    "sgd",
+    "variants",
 ]

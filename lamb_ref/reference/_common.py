@@ -53,8 +53,13 @@ def phi_function(phi: Any) -> Callable[[float], float]:
     return lambda z: min(max(z, lo), hi)
 
 
-def trust_ratio(x: np.ndarray, u: np.ndarray, phi: Callable[[float], float], kind: str,
-                max_ratio: float | None = None) -> float:
+def trust_ratio(
+    x: np.ndarray,
+    u: np.ndarray,
+    phi: Callable[[float], float],
+    kind: str,
+    max_ratio: float | None = None,
+) -> float:
     """φ(‖x‖)/‖u‖ for one layer; 1 when either norm is 0 (or not a positive number)."""
     xn, un = layer_norm(x, kind), layer_norm(u, kind)
     ratio = float(phi(xn)) / un if (xn > 0 and un > 0) else 1.0

@@ -16,7 +16,10 @@ from lamb_ref.reference import _tree
 
 
 def sgd(learning_rate: Any, weight_decay: float = 0.0) -> C.Optimizer:
-    """SGD, the paper's baseline (§2.1 with its sign typo fixed): x_{t+1} = x_t - η_t (g_t + λ x_t)."""
+    """SGD, the paper's baseline (§2.1, sign typo fixed).
+
+    x_{t+1} = x_t - η_t (g_t + λ x_t)
+    """
     _checks.learning_rate(learning_rate)
     _checks.nonnegative("weight_decay", weight_decay)
 
@@ -36,11 +39,12 @@ def sgd(learning_rate: Any, weight_decay: float = 0.0) -> C.Optimizer:
     return C.Optimizer(init, update)
 
 
-def momentum(learning_rate: Any, momentum: float = 0.9, nesterov: bool = False,
-             weight_decay: float = 0.0) -> C.Optimizer:
+def momentum(
+    learning_rate: Any, momentum: float = 0.9, nesterov: bool = False, weight_decay: float = 0.0
+) -> C.Optimizer:
     """Heavy-ball momentum (optax.sgd with momentum):
 
-        d = g_t + λ x_t,   b_t = μ b_{t-1} + d,   x_{t+1} = x_t - η_t (d + μ b_t if nesterov else b_t)
+    d = g_t + λ x_t,   b_t = μ b_{t-1} + d,   x_{t+1} = x_t - η_t (d + μ b_t if nesterov else b_t)
     """
     _checks.learning_rate(learning_rate)
     _checks.beta("momentum", momentum)
@@ -102,8 +106,15 @@ def adam(learning_rate: Any, b1: float = 0.9, b2: float = 0.999, eps: float = 1e
     return _adam_like(learning_rate, b1, b2, eps, 0.0, None)
 
 
-def adamw(learning_rate: Any, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
-          weight_decay: float = 1e-4, *, weight_decay_mask: Any = None) -> C.Optimizer:
+def adamw(
+    learning_rate: Any,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 1e-4,
+    *,
+    weight_decay_mask: Any = None,
+) -> C.Optimizer:
     """AdamW (Loshchilov & Hutter 2019): x_{t+1} = x_t - η_t (m̂_t/(√v̂_t + ε) + λ x_t).
 
     The decay is scaled by the learning rate, as in optax.adamw (default λ = 1e-4).
@@ -111,17 +122,23 @@ def adamw(learning_rate: Any, b1: float = 0.9, b2: float = 0.999, eps: float = 1
     return _adam_like(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask)
 
 
-def adagrad(learning_rate: Any, initial_accumulator_value: float = 0.1,
-            eps: float = 1e-7) -> C.Optimizer:
-    """AdaGrad (Duchi et al. 2011), optax's form: G_t = G_{t-1} + g_t², x_{t+1} = x_t - η_t g_t/√(G_t + ε)."""
+def adagrad(
+    learning_rate: Any, initial_accumulator_value: float = 0.1, eps: float = 1e-7
+) -> C.Optimizer:
+    """AdaGrad (Duchi et al. 2011), optax's form.
+
+    G_t = G_{t-1} + g_t²,   x_{t+1} = x_t - η_t g_t/√(G_t + ε)   (G_0 = initial value)
+    """
     _checks.learning_rate(learning_rate)
     _checks.nonnegative("initial_accumulator_value", initial_accumulator_value)
     _checks.nonnegative("eps", eps)
 
     def init(params: Any) -> dict:
         _, xs, rebuild = _tree.arrays(params, "params")
-        return {"count": 0,
-                "sum_of_squares": rebuild([np.full_like(x, initial_accumulator_value) for x in xs])}
+        return {
+            "count": 0,
+            "sum_of_squares": rebuild([np.full_like(x, initial_accumulator_value) for x in xs]),
+        }
 
     def update(grads: Any, state: dict, params: Any) -> tuple[Any, dict]:
         L = C.leaves(grads, params, needs_params=False)

@@ -1,8 +1,15 @@
 """Opt-in NaN/Inf check for the NumPy reference.
 
-Without it, a non-finite gradient entry propagates: the leaf's moments, its norms and its update
-become NaN (its trust ratio falls back to 1 because NaN > 0 is false), so the parameter becomes
-NaN; with global clipping every leaf does. :func:`finite_check` raises instead.
+Without it (documented behaviour, tested in ``tests/test_finite.py``):
+
+* a NaN/Inf gradient entry makes that coordinate's moments and update NaN (or Inf) for good;
+* the leaf's norm is then NaN, so its trust ratio falls back to 1 (NaN > 0 is false) and the
+  leaf's finite coordinates take an un-normalised step η·(r + λx);
+* other leaves are untouched - except under a global gradient-norm clip (the ``timm`` variants):
+  a NaN makes the global norm NaN and every leaf's update NaN; an Inf makes it Inf, which zeroes
+  every other leaf's gradient.
+
+:func:`finite_check` raises instead, naming the offending leaves.
 """
 
 from __future__ import annotations

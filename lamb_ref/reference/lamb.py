@@ -20,8 +20,9 @@ from lamb_ref.reference import _tree
 BIAS_CORRECTION_MODES = ("moments", "step_size", "none")
 
 
-def check_lamb_hyperparameters(learning_rate, b1, b2, eps, weight_decay, phi, trust_norm,
-                               weight_decay_mask, trust_ratio_mask) -> None:
+def check_lamb_hyperparameters(
+    learning_rate, b1, b2, eps, weight_decay, phi, trust_norm, weight_decay_mask, trust_ratio_mask
+) -> None:
     _checks.learning_rate(learning_rate)
     _checks.beta("b1", b1)
     _checks.beta("b2", b2)
@@ -33,12 +34,22 @@ def check_lamb_hyperparameters(learning_rate, b1, b2, eps, weight_decay, phi, tr
     _checks.mask_spec("trust_ratio_mask", trust_ratio_mask)
 
 
-def lamb_family(learning_rate: Any, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-6,
-                weight_decay: float = 0.0, *, bias_correction: str = "moments",
-                phi: Any = None, trust_norm: str = "l2", weight_decay_mask: Any = None,
-                trust_ratio_mask: Any = None, decoupled_weight_decay: bool = False,
-                max_trust_ratio: float | None = None,
-                max_grad_norm: float | None = None) -> C.Optimizer:
+def lamb_family(
+    learning_rate: Any,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-6,
+    weight_decay: float = 0.0,
+    *,
+    bias_correction: str = "moments",
+    phi: Any = None,
+    trust_norm: str = "l2",
+    weight_decay_mask: Any = None,
+    trust_ratio_mask: Any = None,
+    decoupled_weight_decay: bool = False,
+    max_trust_ratio: float | None = None,
+    max_grad_norm: float | None = None,
+) -> C.Optimizer:
     """Algorithm 2 with the knobs that distinguish the published LAMBs.
 
     Per step t (1-based) and per layer i, with ĝ the (optionally globally clipped) gradient:
@@ -56,8 +67,17 @@ def lamb_family(learning_rate: Any, b1: float = 0.9, b2: float = 0.999, eps: flo
         max_trust_ratio: cap on the trust ratio (timm ``trust_clip``: 1).
         max_grad_norm: global-norm clip ĝ = g / max(‖g‖/c, 1) before the moments (timm, apex).
     """
-    check_lamb_hyperparameters(learning_rate, b1, b2, eps, weight_decay, phi, trust_norm,
-                               weight_decay_mask, trust_ratio_mask)
+    check_lamb_hyperparameters(
+        learning_rate,
+        b1,
+        b2,
+        eps,
+        weight_decay,
+        phi,
+        trust_norm,
+        weight_decay_mask,
+        trust_ratio_mask,
+    )
     _checks.choice("bias_correction", bias_correction, BIAS_CORRECTION_MODES)
     if max_grad_norm is not None:
         _checks.positive("max_grad_norm", max_grad_norm)
@@ -95,8 +115,11 @@ def lamb_family(learning_rate: Any, b1: float = 0.9, b2: float = 0.999, eps: flo
             else:
                 x_tilde = x
                 u = r + weight_decay * x if wd_on[i] else r
-            ratio = (C.trust_ratio(x_tilde, u, phi_fn, trust_norm, max_trust_ratio)
-                     if adapt_on[i] else 1.0)
+            ratio = (
+                C.trust_ratio(x_tilde, u, phi_fn, trust_norm, max_trust_ratio)
+                if adapt_on[i]
+                else 1.0
+            )
             ms.append(m)
             vs.append(v)
             updates.append(((x_tilde - x) - step * ratio * u).astype(x.dtype))
@@ -106,10 +129,19 @@ def lamb_family(learning_rate: Any, b1: float = 0.9, b2: float = 0.999, eps: flo
     return C.Optimizer(init, update)
 
 
-def lamb(learning_rate: Any, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-6,
-         weight_decay: float = 0.0, *, bias_correction: bool = True, phi: Any = None,
-         trust_norm: str = "l2", weight_decay_mask: Any = None,
-         trust_ratio_mask: Any = None) -> C.Optimizer:
+def lamb(
+    learning_rate: Any,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-6,
+    weight_decay: float = 0.0,
+    *,
+    bias_correction: bool = True,
+    phi: Any = None,
+    trust_norm: str = "l2",
+    weight_decay_mask: Any = None,
+    trust_ratio_mask: Any = None,
+) -> C.Optimizer:
     """LAMB, the paper's Algorithm 2 (v4/v5; ``bias_correction=False`` gives v3).
 
     For t = 1, 2, … and every layer i (one pytree leaf):
@@ -135,7 +167,15 @@ def lamb(learning_rate: Any, b1: float = 0.9, b2: float = 0.999, eps: float = 1e
         weight_decay_mask, trust_ratio_mask: see ``lamb_ref.masks``.
     """
     _checks.flag("bias_correction", bias_correction)
-    return lamb_family(learning_rate, b1, b2, eps, weight_decay,
-                       bias_correction="moments" if bias_correction else "none", phi=phi,
-                       trust_norm=trust_norm, weight_decay_mask=weight_decay_mask,
-                       trust_ratio_mask=trust_ratio_mask)
+    return lamb_family(
+        learning_rate,
+        b1,
+        b2,
+        eps,
+        weight_decay,
+        bias_correction="moments" if bias_correction else "none",
+        phi=phi,
+        trust_norm=trust_norm,
+        weight_decay_mask=weight_decay_mask,
+        trust_ratio_mask=trust_ratio_mask,
+    )

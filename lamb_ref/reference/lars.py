@@ -23,9 +23,16 @@ def _momentum_state(params: Any) -> dict:
     return {"count": 0, "momentum": C.zeros_like_tree(params)}
 
 
-def lars(learning_rate: Any, momentum: float = 0.9, weight_decay: float = 0.0, *,
-         phi: Any = None, trust_norm: str = "l2", weight_decay_mask: Any = None,
-         trust_ratio_mask: Any = None) -> C.Optimizer:
+def lars(
+    learning_rate: Any,
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
+    *,
+    phi: Any = None,
+    trust_norm: str = "l2",
+    weight_decay_mask: Any = None,
+    trust_ratio_mask: Any = None,
+) -> C.Optimizer:
     """LARS as the LAMB paper's Algorithm 1 (momentum SGD as the base of the layer-wise rule).
 
     For t = 1, 2, … and every layer i:
@@ -66,9 +73,17 @@ def lars(learning_rate: Any, momentum: float = 0.9, weight_decay: float = 0.0, *
     return C.Optimizer(_momentum_state, update)
 
 
-def lars_2017(learning_rate: Any, momentum: float = 0.9, weight_decay: float = 0.0, *,
-              trust_coefficient: float = 0.001, eps: float = 0.0, nesterov: bool = False,
-              weight_decay_mask: Any = None, trust_ratio_mask: Any = None) -> C.Optimizer:
+def lars_2017(
+    learning_rate: Any,
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
+    *,
+    trust_coefficient: float = 0.001,
+    eps: float = 0.0,
+    nesterov: bool = False,
+    weight_decay_mask: Any = None,
+    trust_ratio_mask: Any = None,
+) -> C.Optimizer:
     """LARS of You, Gitman & Ginsburg 2017 as timm ``Lars`` / torch-optimizer ``LARS`` run it.
 
     Per layer, with λ_i = λ where weight decay applies and 0 elsewhere:
@@ -109,9 +124,17 @@ def lars_2017(learning_rate: Any, momentum: float = 0.9, weight_decay: float = 0
     return C.Optimizer(_momentum_state, update)
 
 
-def optax_lars(learning_rate: Any, momentum: float = 0.9, weight_decay: float = 0.0, *,
-               trust_coefficient: float = 0.001, eps: float = 0.0, nesterov: bool = False,
-               weight_decay_mask: Any = None, trust_ratio_mask: Any = None) -> C.Optimizer:
+def optax_lars(
+    learning_rate: Any,
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
+    *,
+    trust_coefficient: float = 0.001,
+    eps: float = 0.0,
+    nesterov: bool = False,
+    weight_decay_mask: Any = None,
+    trust_ratio_mask: Any = None,
+) -> C.Optimizer:
     """``optax.lars``: the trust denominator is the norm of the decayed gradient.
 
         d = g + λ x                           (where weight decay applies)

@@ -28,9 +28,21 @@ def _schedule(name: str, constant: float, schedule: Callable | None) -> Callable
     return lambda t: float(np.asarray(schedule(t)))
 
 
-def _nesterov_lamb(learning_rate, b1, b2, eps, weight_decay, *, second_moment_nesterov,
-                   b1_schedule, b2_schedule, phi, trust_norm, weight_decay_mask,
-                   trust_ratio_mask) -> C.Optimizer:
+def _nesterov_lamb(
+    learning_rate,
+    b1,
+    b2,
+    eps,
+    weight_decay,
+    *,
+    second_moment_nesterov,
+    b1_schedule,
+    b2_schedule,
+    phi,
+    trust_norm,
+    weight_decay_mask,
+    trust_ratio_mask,
+) -> C.Optimizer:
     _checks.learning_rate(learning_rate)
     _checks.beta("b1", b1)
     _checks.beta("b2", b2)
@@ -43,8 +55,13 @@ def _nesterov_lamb(learning_rate, b1, b2, eps, weight_decay, *, second_moment_ne
     phi_fn = C.phi_function(phi)
 
     def init(params: Any) -> dict:
-        return {"count": 0, "mu": C.zeros_like_tree(params), "nu": C.zeros_like_tree(params),
-                "prod_b1": 1.0, "prod_b2": 1.0}
+        return {
+            "count": 0,
+            "mu": C.zeros_like_tree(params),
+            "nu": C.zeros_like_tree(params),
+            "prod_b1": 1.0,
+            "prod_b2": 1.0,
+        }
 
     def update(grads: Any, state: dict, params: Any) -> tuple[Any, dict]:
         L = C.leaves(grads, params)
@@ -54,8 +71,8 @@ def _nesterov_lamb(learning_rate, b1, b2, eps, weight_decay, *, second_moment_ne
         eta = C.learning_rate_at(learning_rate, t - 1)
         b1_t, b1_next = beta1(t), beta1(t + 1)
         b2_t, b2_next = beta2(t), beta2(t + 1)
-        prod1_t = state["prod_b1"] * b1_t          # Π_{i=1}^{t} β1^i
-        prod1_next = prod1_t * b1_next             # Π_{i=1}^{t+1} β1^i
+        prod1_t = state["prod_b1"] * b1_t  # Π_{i=1}^{t} β1^i
+        prod1_next = prod1_t * b1_next  # Π_{i=1}^{t+1} β1^i
         prod2_t = state["prod_b2"] * b2_t
         prod2_next = prod2_t * b2_next
         mus, nus = C.flat(state["mu"]), C.flat(state["nu"])
@@ -63,10 +80,10 @@ def _nesterov_lamb(learning_rate, b1, b2, eps, weight_decay, *, second_moment_ne
         for i, (g, x) in enumerate(zip(L.grads, L.params, strict=True)):
             m = b1_t * mus[i] + (1 - b1_t) * g
             m_hat = b1_next * m / (1 - prod1_next) + (1 - b1_t) * g / (1 - prod1_t)
-            if second_moment_nesterov:     # NN-LAMB, Algorithm 4
+            if second_moment_nesterov:  # NN-LAMB, Algorithm 4
                 v = b2_t * nus[i] + (1 - b2_t) * g * g
                 v_hat = b2_next * v / (1 - prod2_next) + (1 - b2_t) * g * g / (1 - prod2_t)
-            else:                          # N-LAMB, Algorithm 3 (constant β2)
+            else:  # N-LAMB, Algorithm 3 (constant β2)
                 v = b2 * nus[i] + (1 - b2) * g * g
                 v_hat = b2 * v / (1 - b2**t)
             r = m_hat / (np.sqrt(v_hat) + eps)
@@ -75,17 +92,31 @@ def _nesterov_lamb(learning_rate, b1, b2, eps, weight_decay, *, second_moment_ne
             ms.append(m)
             vs.append(v)
             updates.append((-eta * ratio * u).astype(x.dtype))
-        new_state = {"count": t, "mu": L.rebuild(ms), "nu": L.rebuild(vs),
-                     "prod_b1": prod1_t, "prod_b2": prod2_t}
+        new_state = {
+            "count": t,
+            "mu": L.rebuild(ms),
+            "nu": L.rebuild(vs),
+            "prod_b1": prod1_t,
+            "prod_b2": prod2_t,
+        }
         return L.rebuild(updates), new_state
 
     return C.Optimizer(init, update)
 
 
-def nlamb(learning_rate: Any, b1: float = 0.975, b2: float = 0.999, eps: float = 1e-8,
-          weight_decay: float = 0.0, *, b1_schedule: Callable | None = None, phi: Any = None,
-          trust_norm: str = "l2", weight_decay_mask: Any = None,
-          trust_ratio_mask: Any = None) -> C.Optimizer:
+def nlamb(
+    learning_rate: Any,
+    b1: float = 0.975,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    *,
+    b1_schedule: Callable | None = None,
+    phi: Any = None,
+    trust_norm: str = "l2",
+    weight_decay_mask: Any = None,
+    trust_ratio_mask: Any = None,
+) -> C.Optimizer:
     """N-LAMB (Appendix D, Algorithm 3; **recalled, not confirmed**): Nesterov first moment.
 
         m_t = β1^t m_{t-1} + (1-β1^t) g_t
@@ -96,16 +127,36 @@ def nlamb(learning_rate: Any, b1: float = 0.975, b2: float = 0.999, eps: float =
     β1^t is ``b1_schedule(t)`` (t = 1, 2, …) or the constant ``b1``. Defaults are Nadam's
     (β1 = 0.975, β2 = 0.999, ε = 1e-8), as the appendix is recalled to use.
     """
-    return _nesterov_lamb(learning_rate, b1, b2, eps, weight_decay, second_moment_nesterov=False,
-                          b1_schedule=b1_schedule, b2_schedule=None, phi=phi,
-                          trust_norm=trust_norm, weight_decay_mask=weight_decay_mask,
-                          trust_ratio_mask=trust_ratio_mask)
+    return _nesterov_lamb(
+        learning_rate,
+        b1,
+        b2,
+        eps,
+        weight_decay,
+        second_moment_nesterov=False,
+        b1_schedule=b1_schedule,
+        b2_schedule=None,
+        phi=phi,
+        trust_norm=trust_norm,
+        weight_decay_mask=weight_decay_mask,
+        trust_ratio_mask=trust_ratio_mask,
+    )
 
 
-def nnlamb(learning_rate: Any, b1: float = 0.975, b2: float = 0.999, eps: float = 1e-8,
-           weight_decay: float = 0.0, *, b1_schedule: Callable | None = None,
-           b2_schedule: Callable | None = None, phi: Any = None, trust_norm: str = "l2",
-           weight_decay_mask: Any = None, trust_ratio_mask: Any = None) -> C.Optimizer:
+def nnlamb(
+    learning_rate: Any,
+    b1: float = 0.975,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    *,
+    b1_schedule: Callable | None = None,
+    b2_schedule: Callable | None = None,
+    phi: Any = None,
+    trust_norm: str = "l2",
+    weight_decay_mask: Any = None,
+    trust_ratio_mask: Any = None,
+) -> C.Optimizer:
     """NN-LAMB (Appendix D, Algorithm 4; **recalled, not confirmed**): Nesterov in both moments.
 
     As :func:`nlamb`, with the second moment also in Nesterov form:
@@ -113,7 +164,17 @@ def nnlamb(learning_rate: Any, b1: float = 0.975, b2: float = 0.999, eps: float 
         v_t = β2^t v_{t-1} + (1-β2^t) g_t²
         v̂ = β2^{t+1} v_t/(1 - Π_{i≤t+1} β2^i) + (1-β2^t) g_t²/(1 - Π_{i≤t} β2^i)
     """
-    return _nesterov_lamb(learning_rate, b1, b2, eps, weight_decay, second_moment_nesterov=True,
-                          b1_schedule=b1_schedule, b2_schedule=b2_schedule, phi=phi,
-                          trust_norm=trust_norm, weight_decay_mask=weight_decay_mask,
-                          trust_ratio_mask=trust_ratio_mask)
+    return _nesterov_lamb(
+        learning_rate,
+        b1,
+        b2,
+        eps,
+        weight_decay,
+        second_moment_nesterov=True,
+        b1_schedule=b1_schedule,
+        b2_schedule=b2_schedule,
+        phi=phi,
+        trust_norm=trust_norm,
+        weight_decay_mask=weight_decay_mask,
+        trust_ratio_mask=trust_ratio_mask,
+    )

@@ -13,8 +13,12 @@ from lamb_ref.reference._common import Optimizer
 from lamb_ref.reference.lamb import lamb_family
 from lamb_ref.reference.lars import lars, lars_2017, optax_lars
 
-_FAMILIES = {"lamb_family": lamb_family, "lars": lars, "lars_2017": lars_2017,
-             "optax_lars": optax_lars}
+_FAMILIES = {
+    "lamb_family": lamb_family,
+    "lars": lars,
+    "lars_2017": lars_2017,
+    "optax_lars": optax_lars,
+}
 
 __all__ = ["NAMES", "SPECS", "make"]
 

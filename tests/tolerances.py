@@ -1,0 +1,24 @@
+"""Every tolerance the tests use, in one place, with its justification.
+
+Float64 tolerances: the golden trajectories were reproduced by an independent float64 NumPy
+implementation to <= 1.1e-16 (oracles README), and perturbing gradients by a relative 1e-15 moves
+them by < 2e-16; 1e-12 therefore leaves four orders of magnitude for operation-order rounding
+while catching any semantic difference (the smallest semantic effect in the notes, float32-rounded
+hyperparameters, is 3e-10).
+"""
+
+# Golden trajectories from optax / TF-Addons / timm / torch-optimizer / Keras 3 (float64).
+GOLDEN_ABS = 1e-12
+# NumPy reference vs JAX in float64 on random pytrees (the issue's bound).
+BACKENDS_F64_ABS = 1e-12
+# NumPy vs JAX in float32: both round each elementwise op to float32 (unit roundoff 6e-8); a
+# LAMB/LARS step chains about 15 such ops plus two reductions over up to 10^3 entries, and the
+# trust ratio fixes the step norm to η·φ(‖x‖), so errors stay relative to the step. Over 5 steps
+# with η <= 0.1 and |x| = O(1), 2e-5 absolute on parameters is 300 ulps of 6e-8.
+BACKENDS_F32_ABS = 2e-5
+# Live libraries (optax, timm, torch-optimizer) in float64 on random problems: the same
+# operation-order argument as for the golden data, over more steps (<= 20) and larger leaves.
+LIVE_F64_ABS = 1e-12
+# Exact identities checked in floating point (step norm = η·φ, scale invariance, sign-SGD):
+# relative error of a few float64 ulps accumulated over one norm of up to 10^3 entries.
+IDENTITY_REL = 1e-10
