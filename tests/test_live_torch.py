@@ -36,8 +36,12 @@ torch = pytest.importorskip("torch")
 
 STEPS = 10
 # Leaf name -> shape: a 2-D weight, a 1-D bias, a 4-D conv kernel and a zero-initialised bias.
-SHAPES = {"dense/kernel": (5, 3), "dense/bias": (3,), "conv/kernel": (2, 3, 2, 2),
-          "head/bias": (4,)}
+SHAPES = {
+    "dense/kernel": (5, 3),
+    "dense/bias": (3,),
+    "conv/kernel": (2, 3, 2, 2),
+    "head/bias": (4,),
+}
 ZERO_INIT = "head/bias"
 # A knob "matters" in a case when switching it moves the library's own trajectory by this much:
 # far above the comparison tolerance, so the comparison can see it.
@@ -84,6 +88,7 @@ def torch_optimizer() -> types.ModuleType:
 
 # ------------------------------------------------------------------------------------ problems
 
+
 def nest(flat: dict[str, np.ndarray]) -> dict:
     tree: dict = {}
     for name, value in flat.items():
@@ -118,8 +123,9 @@ def gradient(x: np.ndarray, target: np.ndarray, scale: float) -> np.ndarray:
     return scale * (x - target + 0.1 * np.sin(3.0 * x))
 
 
-def ours(variant: str, hp: dict, params: dict, targets: dict, scale: float,
-         backend: str) -> list[dict]:
+def ours(
+    variant: str, hp: dict, params: dict, targets: dict, scale: float, backend: str
+) -> list[dict]:
     module = R if backend == "numpy" else lamb_ref
     optimizer = module.variants.make(variant, **hp)
 
@@ -143,12 +149,14 @@ def groups_for(tensors: dict[str, Any], rules: tuple) -> list[dict]:
     return [{"params": g["params"], **g["overrides"]} for g in groups]
 
 
-def theirs(make: Callable, params: dict, targets: dict, scale: float,
-           rules: tuple = ()) -> list[dict]:
+def theirs(
+    make: Callable, params: dict, targets: dict, scale: float, rules: tuple = ()
+) -> list[dict]:
     """Trajectory of the library optimizer ``make(param_groups)``; the gradient is computed by the
     same NumPy function as ours, so only the optimizers differ."""
-    tensors = {n: torch.nn.Parameter(torch.tensor(x, dtype=torch.float64))
-               for n, x in params.items()}
+    tensors = {
+        n: torch.nn.Parameter(torch.tensor(x, dtype=torch.float64)) for n, x in params.items()
+    }
     opt = make(groups_for(tensors, rules))
     out = []
     for _ in range(STEPS):
@@ -163,8 +171,15 @@ def before_each_step(params: dict, trajectory: list[dict]) -> list[dict]:
     return [params, *trajectory[:-1]]
 
 
-def check(reference: list[dict], variant: str, hp: dict, params: dict, targets: dict,
-          scale: float, backend: str) -> None:
+def check(
+    reference: list[dict],
+    variant: str,
+    hp: dict,
+    params: dict,
+    targets: dict,
+    scale: float,
+    backend: str,
+) -> None:
     mine = ours(variant, hp, params, targets, scale, backend)
     diff = max_abs_diff([nest(t) for t in reference], mine)
     assert diff <= LIVE_F64_ABS, f"{variant} {hp} ({backend}): max |Δ| = {diff:.3e}"
@@ -191,49 +206,145 @@ TIMM_LAMB_CASES = [
     ("clip_2", "timm", {"max_grad_norm": 2.0}, {"max_grad_norm": 2.0}, (), 1.0, True),
     ("wd0", "timm", {"weight_decay": 0.0}, {"weight_decay": 0.0}, (), 1.0, True),
     ("wd0_noclip", "timm", {"weight_decay": 0.0}, {"weight_decay": 0.0}, (), 0.02, False),
-    ("wd0_always", "timm", {"weight_decay": 0.0, "always_adapt": True},
-     {"weight_decay": 0.0, "always_adapt": True}, (), 1.0, True),
-    ("wd0_always_noclip", "timm", {"weight_decay": 0.0, "always_adapt": True},
-     {"weight_decay": 0.0, "always_adapt": True}, (), 0.02, False),
+    (
+        "wd0_always",
+        "timm",
+        {"weight_decay": 0.0, "always_adapt": True},
+        {"weight_decay": 0.0, "always_adapt": True},
+        (),
+        1.0,
+        True,
+    ),
+    (
+        "wd0_always_noclip",
+        "timm",
+        {"weight_decay": 0.0, "always_adapt": True},
+        {"weight_decay": 0.0, "always_adapt": True},
+        (),
+        0.02,
+        False,
+    ),
     # always_adapt with every tensor decayed changes nothing; it matters with exclude_wd below.
     ("wd_always", "timm", {"always_adapt": True}, {"always_adapt": True}, (), 1.0, True),
-    ("wd_0.1_betas_eps", "timm", {"weight_decay": 0.1, "b1": 0.8, "b2": 0.99, "eps": 1e-8},
-     {"weight_decay": 0.1, "betas": (0.8, 0.99), "eps": 1e-8}, (), 1.0, True),
-    ("exclude_wd", "timm", {"exclude_from_weight_decay": [_BIAS]}, {},
-     ((_BIAS, _WD0),), 1.0, True),
-    ("exclude_wd_noclip", "timm", {"exclude_from_weight_decay": [_BIAS]}, {},
-     ((_BIAS, _WD0),), 0.02, False),
-    ("exclude_wd_always", "timm", {"exclude_from_weight_decay": [_BIAS], "always_adapt": True},
-     {"always_adapt": True}, ((_BIAS, _WD0),), 1.0, True),
-    ("exclude_wd_and_adapt", "timm",
-     {"exclude_from_weight_decay": [_BIAS], "exclude_from_layer_adaptation": [_BIAS],
-      "always_adapt": True},
-     {"always_adapt": True}, ((_BIAS, _WD0_NOADAPT),), 1.0, True),
-    ("exclude_adapt_head_only", "timm",
-     {"exclude_from_weight_decay": [_BIAS], "exclude_from_layer_adaptation": ["^head/"],
-      "always_adapt": True},
-     {"always_adapt": True}, (("^head/", _WD0_NOADAPT), (_BIAS, _WD0)), 1.0, True),
-    ("exclude_adapt_wd0", "timm",
-     {"weight_decay": 0.0, "exclude_from_layer_adaptation": ["conv"], "always_adapt": True},
-     {"weight_decay": 0.0, "always_adapt": True}, (("conv", {"always_adapt": False}),),
-     1.0, True),
-    ("no_bias_correction", "timm", {"bias_correction": False}, {"bias_correction": False},
-     (), 1.0, True),
-    ("no_bias_correction_always_wd0", "timm",
-     {"bias_correction": False, "weight_decay": 0.0, "always_adapt": True},
-     {"bias_correction": False, "weight_decay": 0.0, "always_adapt": True}, (), 0.02, False),
+    (
+        "wd_0.1_betas_eps",
+        "timm",
+        {"weight_decay": 0.1, "b1": 0.8, "b2": 0.99, "eps": 1e-8},
+        {"weight_decay": 0.1, "betas": (0.8, 0.99), "eps": 1e-8},
+        (),
+        1.0,
+        True,
+    ),
+    ("exclude_wd", "timm", {"exclude_from_weight_decay": [_BIAS]}, {}, ((_BIAS, _WD0),), 1.0, True),
+    (
+        "exclude_wd_noclip",
+        "timm",
+        {"exclude_from_weight_decay": [_BIAS]},
+        {},
+        ((_BIAS, _WD0),),
+        0.02,
+        False,
+    ),
+    (
+        "exclude_wd_always",
+        "timm",
+        {"exclude_from_weight_decay": [_BIAS], "always_adapt": True},
+        {"always_adapt": True},
+        ((_BIAS, _WD0),),
+        1.0,
+        True,
+    ),
+    (
+        "exclude_wd_and_adapt",
+        "timm",
+        {
+            "exclude_from_weight_decay": [_BIAS],
+            "exclude_from_layer_adaptation": [_BIAS],
+            "always_adapt": True,
+        },
+        {"always_adapt": True},
+        ((_BIAS, _WD0_NOADAPT),),
+        1.0,
+        True,
+    ),
+    (
+        "exclude_adapt_head_only",
+        "timm",
+        {
+            "exclude_from_weight_decay": [_BIAS],
+            "exclude_from_layer_adaptation": ["^head/"],
+            "always_adapt": True,
+        },
+        {"always_adapt": True},
+        (("^head/", _WD0_NOADAPT), (_BIAS, _WD0)),
+        1.0,
+        True,
+    ),
+    (
+        "exclude_adapt_wd0",
+        "timm",
+        {"weight_decay": 0.0, "exclude_from_layer_adaptation": ["conv"], "always_adapt": True},
+        {"weight_decay": 0.0, "always_adapt": True},
+        (("conv", {"always_adapt": False}),),
+        1.0,
+        True,
+    ),
+    (
+        "no_bias_correction",
+        "timm",
+        {"bias_correction": False},
+        {"bias_correction": False},
+        (),
+        1.0,
+        True,
+    ),
+    (
+        "no_bias_correction_always_wd0",
+        "timm",
+        {"bias_correction": False, "weight_decay": 0.0, "always_adapt": True},
+        {"bias_correction": False, "weight_decay": 0.0, "always_adapt": True},
+        (),
+        0.02,
+        False,
+    ),
     ("lambc", "timm_lambc", {}, {"trust_clip": True}, (), 1.0, True),
-    ("lambc_always_noclip", "timm_lambc", {"always_adapt": True, "weight_decay": 0.0},
-     {"trust_clip": True, "always_adapt": True, "weight_decay": 0.0}, (), 0.02, False),
-    ("lambc_exclude", "timm_lambc", {"exclude_from_weight_decay": [_BIAS]},
-     {"trust_clip": True}, ((_BIAS, _WD0),), 1.0, True),
+    (
+        "lambc_always_noclip",
+        "timm_lambc",
+        {"always_adapt": True, "weight_decay": 0.0},
+        {"trust_clip": True, "always_adapt": True, "weight_decay": 0.0},
+        (),
+        0.02,
+        False,
+    ),
+    (
+        "lambc_exclude",
+        "timm_lambc",
+        {"exclude_from_weight_decay": [_BIAS]},
+        {"trust_clip": True},
+        ((_BIAS, _WD0),),
+        1.0,
+        True,
+    ),
     ("lambw", "timm_lambw", {}, {"decoupled_decay": True}, (), 1.0, True),
-    ("lambw_wd_0.1_noclip", "timm_lambw", {"weight_decay": 0.1},
-     {"decoupled_decay": True, "weight_decay": 0.1}, (), 0.02, False),
-    ("lambw_exclude_always", "timm_lambw",
-     {"weight_decay": 0.1, "exclude_from_weight_decay": [_BIAS], "always_adapt": True},
-     {"decoupled_decay": True, "weight_decay": 0.1, "always_adapt": True},
-     ((_BIAS, _WD0),), 1.0, True),
+    (
+        "lambw_wd_0.1_noclip",
+        "timm_lambw",
+        {"weight_decay": 0.1},
+        {"decoupled_decay": True, "weight_decay": 0.1},
+        (),
+        0.02,
+        False,
+    ),
+    (
+        "lambw_exclude_always",
+        "timm_lambw",
+        {"weight_decay": 0.1, "exclude_from_weight_decay": [_BIAS], "always_adapt": True},
+        {"decoupled_decay": True, "weight_decay": 0.1, "always_adapt": True},
+        ((_BIAS, _WD0),),
+        1.0,
+        True,
+    ),
 ]
 # Larger parameters in the LAMBC cases so that ‖x‖/‖u‖ > 1 and the cap binds for some leaves.
 _INIT_SCALE = {"lambc": 3.0, "lambc_always_noclip": 3.0, "lambc_exclude": 3.0}
@@ -244,8 +355,13 @@ def _timm_lamb_run(case, foreach: bool) -> tuple[dict, dict, list[dict]]:
     cid, _, _, kwargs, rules, scale, _ = case
     params, targets = problem(1, _INIT_SCALE.get(cid, 1.0))
     Lamb = timm_lamb()
-    traj = theirs(lambda groups: Lamb(groups, lr=LR_LAMB, foreach=foreach, **kwargs),
-                  params, targets, scale, rules)
+    traj = theirs(
+        lambda groups: Lamb(groups, lr=LR_LAMB, foreach=foreach, **kwargs),
+        params,
+        targets,
+        scale,
+        rules,
+    )
     return params, targets, traj
 
 
@@ -256,8 +372,10 @@ def test_timm_lamb(case, foreach):
     params, targets, traj = _timm_lamb_run(case, foreach)
     if clip_binds is not None:  # the case exercises the branch it says it does
         max_norm = hp.get("max_grad_norm", 1.0)
-        norms = [np.sqrt(sum(np.sum(gradient(x[n], targets[n], scale) ** 2) for n in x))
-                 for x in before_each_step(params, traj)]
+        norms = [
+            np.sqrt(sum(np.sum(gradient(x[n], targets[n], scale) ** 2) for n in x))
+            for x in before_each_step(params, traj)
+        ]
         assert all((n > max_norm) == clip_binds for n in norms), (cid, norms)
     for backend in BACKENDS:
         check(traj, variant, {"learning_rate": LR_LAMB, **hp}, params, targets, scale, backend)
@@ -268,25 +386,31 @@ def test_timm_lamb_knobs_matter():
     variant that ignored it would fail), and the two timm implementations agree."""
     by_id = {c[0]: c for c in TIMM_LAMB_CASES}
     runs = {cid: _timm_lamb_run(by_id[cid], foreach=False)[2] for cid in by_id}
-    pairs = [("defaults_clip", "clip_disabled"), ("defaults_clip", "clip_2"),
-             ("defaults_clip", "wd0"), ("wd0", "wd0_always"),
-             ("defaults_clip", "exclude_wd"), ("exclude_wd", "exclude_wd_always"),
-             ("exclude_wd_always", "exclude_wd_and_adapt"),
-             ("exclude_wd_always", "exclude_adapt_head_only"),
-             ("wd0_always", "exclude_adapt_wd0"),
-             ("defaults_clip", "no_bias_correction"), ("defaults_clip", "lambw")]
+    pairs = [
+        ("defaults_clip", "clip_disabled"),
+        ("defaults_clip", "clip_2"),
+        ("defaults_clip", "wd0"),
+        ("wd0", "wd0_always"),
+        ("defaults_clip", "exclude_wd"),
+        ("exclude_wd", "exclude_wd_always"),
+        ("exclude_wd_always", "exclude_wd_and_adapt"),
+        ("exclude_wd_always", "exclude_adapt_head_only"),
+        ("wd0_always", "exclude_adapt_wd0"),
+        ("defaults_clip", "no_bias_correction"),
+        ("defaults_clip", "lambw"),
+    ]
     for a, b in pairs:
         assert differs(runs[a], runs[b]), (a, b)
     # LAMBC: the cap binds (the same problem without trust_clip moves elsewhere).
     for cid in ("lambc", "lambc_always_noclip", "lambc_exclude"):
         case = by_id[cid]
-        unclipped = (*case[:3], {k: v for k, v in case[3].items() if k != "trust_clip"},
-                     *case[4:])
+        unclipped = (*case[:3], {k: v for k, v in case[3].items() if k != "trust_clip"}, *case[4:])
         assert differs(runs[cid], _timm_lamb_run(unclipped, foreach=False)[2]), cid
     for cid in ("defaults_clip", "exclude_wd_and_adapt", "lambw"):
         foreach = _timm_lamb_run(by_id[cid], foreach=True)[2]
-        assert max_abs_diff([nest(t) for t in runs[cid]],
-                            [nest(t) for t in foreach]) <= LIVE_F64_ABS, cid
+        assert (
+            max_abs_diff([nest(t) for t in runs[cid]], [nest(t) for t in foreach]) <= LIVE_F64_ABS
+        ), cid
 
 
 # --------------------------------------------------------------------------- torch-optimizer Lamb
@@ -295,21 +419,53 @@ def test_timm_lamb_knobs_matter():
 #  init scale, whether the clamp binds: some leaf has ‖x‖ > clamp_value at every step / none ever).
 TORCH_OPT_LAMB_CASES = [
     ("clamp_binds", "torch_optimizer", {"clamp_value": 1.0}, {}, (), 1.0, True),
-    ("clamp_binds_wd", "torch_optimizer", {"clamp_value": 1.0, "weight_decay": 0.01}, {}, (),
-     1.0, True),
+    (
+        "clamp_binds_wd",
+        "torch_optimizer",
+        {"clamp_value": 1.0, "weight_decay": 0.01},
+        {},
+        (),
+        1.0,
+        True,
+    ),
     ("clamp_free", "torch_optimizer", {"clamp_value": 10.0}, {}, (), 1.0, False),
-    ("clamp_free_wd_betas", "torch_optimizer",
-     {"clamp_value": 10.0, "weight_decay": 0.05, "b1": 0.8, "b2": 0.99, "eps": 1e-8},
-     {}, (), 1.0, False),
-    ("exclude_wd", "torch_optimizer",
-     {"clamp_value": 1.0, "weight_decay": 0.05, "exclude_from_weight_decay": [_BIAS]}, {},
-     ((_BIAS, _WD0),), 1.0, True),
+    (
+        "clamp_free_wd_betas",
+        "torch_optimizer",
+        {"clamp_value": 10.0, "weight_decay": 0.05, "b1": 0.8, "b2": 0.99, "eps": 1e-8},
+        {},
+        (),
+        1.0,
+        False,
+    ),
+    (
+        "exclude_wd",
+        "torch_optimizer",
+        {"clamp_value": 1.0, "weight_decay": 0.05, "exclude_from_weight_decay": [_BIAS]},
+        {},
+        ((_BIAS, _WD0),),
+        1.0,
+        True,
+    ),
     ("debias_clamp_binds", "torch_optimizer_debias", {"clamp_value": 1.0}, {}, (), 1.0, True),
-    ("debias_clamp_free_wd", "torch_optimizer_debias",
-     {"clamp_value": 10.0, "weight_decay": 0.01}, {}, (), 1.0, False),
-    ("debias_exclude_wd", "torch_optimizer_debias",
-     {"clamp_value": 2.0, "weight_decay": 0.05, "exclude_from_weight_decay": [_BIAS]}, {},
-     ((_BIAS, _WD0),), 1.0, True),
+    (
+        "debias_clamp_free_wd",
+        "torch_optimizer_debias",
+        {"clamp_value": 10.0, "weight_decay": 0.01},
+        {},
+        (),
+        1.0,
+        False,
+    ),
+    (
+        "debias_exclude_wd",
+        "torch_optimizer_debias",
+        {"clamp_value": 2.0, "weight_decay": 0.05, "exclude_from_weight_decay": [_BIAS]},
+        {},
+        ((_BIAS, _WD0),),
+        1.0,
+        True,
+    ),
 ]
 
 
@@ -321,8 +477,7 @@ def _torch_opt_lamb_run(case) -> tuple[dict, dict, list[dict]]:
         lib_kw["betas"] = (hp["b1"], hp["b2"])
     lib_kw.update({k: hp[k] for k in ("weight_decay", "eps") if k in hp})
     Lamb = torch_optimizer().Lamb
-    traj = theirs(lambda groups: Lamb(groups, lr=LR_LAMB, **lib_kw), params, targets, 1.0,
-                  rules)
+    traj = theirs(lambda groups: Lamb(groups, lr=LR_LAMB, **lib_kw), params, targets, 1.0, rules)
     return params, targets, traj
 
 
@@ -341,8 +496,9 @@ def test_torch_optimizer_lamb(case):
 def test_torch_optimizer_lamb_knobs_matter():
     by_id = {c[0]: c for c in TORCH_OPT_LAMB_CASES}
     bound = _torch_opt_lamb_run(by_id["clamp_binds"])[2]
-    free = _torch_opt_lamb_run((*by_id["clamp_binds"][:2], {"clamp_value": 10.0},
-                                *by_id["clamp_binds"][3:]))[2]
+    free = _torch_opt_lamb_run(
+        (*by_id["clamp_binds"][:2], {"clamp_value": 10.0}, *by_id["clamp_binds"][3:])
+    )[2]
     assert differs(bound, free)
     assert differs(bound, _torch_opt_lamb_run(by_id["debias_clamp_binds"])[2])
     assert differs(_torch_opt_lamb_run(by_id["clamp_binds_wd"])[2], bound)
@@ -362,14 +518,23 @@ LARS_CASES = [
     ("always_wd0", {"weight_decay": 0.0, "always_adapt": True}, ()),
     ("always_wd0_nesterov", {"weight_decay": 0.0, "always_adapt": True, "nesterov": True}, ()),
     ("always_wd", {"weight_decay": 0.01, "always_adapt": True, "nesterov": True}, ()),
-    ("exclude_wd", {"weight_decay": 0.01, "exclude_from_weight_decay": [_BIAS]},
-     ((_BIAS, _WD0),)),
-    ("exclude_wd_always", {"weight_decay": 0.01, "exclude_from_weight_decay": [_BIAS],
-                           "always_adapt": True}, ((_BIAS, _WD0),)),
-    ("exclude_wd_and_adapt", {"weight_decay": 0.01, "exclude_from_weight_decay": [_BIAS],
-                              "exclude_from_layer_adaptation": ["^head/"], "always_adapt": True,
-                              "nesterov": True},
-     (("^head/", _WD0_NOADAPT), (_BIAS, _WD0))),
+    ("exclude_wd", {"weight_decay": 0.01, "exclude_from_weight_decay": [_BIAS]}, ((_BIAS, _WD0),)),
+    (
+        "exclude_wd_always",
+        {"weight_decay": 0.01, "exclude_from_weight_decay": [_BIAS], "always_adapt": True},
+        ((_BIAS, _WD0),),
+    ),
+    (
+        "exclude_wd_and_adapt",
+        {
+            "weight_decay": 0.01,
+            "exclude_from_weight_decay": [_BIAS],
+            "exclude_from_layer_adaptation": ["^head/"],
+            "always_adapt": True,
+            "nesterov": True,
+        },
+        (("^head/", _WD0_NOADAPT), (_BIAS, _WD0)),
+    ),
 ]
 LARS_BASE = {"momentum": 0.9, "trust_coefficient": 0.02, "eps": 1e-8}
 
@@ -384,10 +549,16 @@ def _timm_lars_run(case, foreach: bool) -> tuple[dict, dict, list[dict]]:
     full = _lars_hp(hp)
     params, targets = problem(3)
     Lars = timm_lars()
-    kw = {"lr": full["learning_rate"], "momentum": full["momentum"],
-          "weight_decay": full["weight_decay"], "nesterov": full.get("nesterov", False),
-          "trust_coeff": full["trust_coefficient"], "eps": full["eps"],
-          "always_adapt": full.get("always_adapt", False), "foreach": foreach}
+    kw = {
+        "lr": full["learning_rate"],
+        "momentum": full["momentum"],
+        "weight_decay": full["weight_decay"],
+        "nesterov": full.get("nesterov", False),
+        "trust_coeff": full["trust_coefficient"],
+        "eps": full["eps"],
+        "always_adapt": full.get("always_adapt", False),
+        "foreach": foreach,
+    }
     traj = theirs(lambda groups: Lars(groups, **kw), params, targets, 1.0, rules)
     return params, targets, traj
 
@@ -417,9 +588,14 @@ def test_torch_optimizer_lars(case):
     for n, g in ((n, gradient(params[n], targets[n], 1.0)) for n in params):
         assert np.linalg.norm(g) > 0, n  # see the comment above: ‖g‖ = 0 is out of scope
     LARS = torch_optimizer().LARS
-    kw = {"lr": full["learning_rate"], "momentum": full["momentum"],
-          "weight_decay": full["weight_decay"], "nesterov": full.get("nesterov", False),
-          "trust_coefficient": full["trust_coefficient"], "eps": full["eps"]}
+    kw = {
+        "lr": full["learning_rate"],
+        "momentum": full["momentum"],
+        "weight_decay": full["weight_decay"],
+        "nesterov": full.get("nesterov", False),
+        "trust_coefficient": full["trust_coefficient"],
+        "eps": full["eps"],
+    }
     traj = theirs(lambda groups: LARS(groups, **kw), params, targets, 1.0, rules)
     for backend in BACKENDS:
         check(traj, "lars_2017", full, params, targets, 1.0, backend)
@@ -428,8 +604,14 @@ def test_torch_optimizer_lars(case):
 def test_lars_knobs_matter():
     by_id = {c[0]: c for c in LARS_CASES}
     runs = {cid: _timm_lars_run(by_id[cid], foreach=False)[2] for cid in by_id}
-    pairs = [("sgd_momentum", "sgd_nesterov"), ("wd", "wd_nesterov"), ("wd", "wd_no_momentum"),
-             ("wd", "exclude_wd"), ("exclude_wd", "exclude_wd_always"),
-             ("always_wd0", "always_wd0_nesterov"), ("wd", "wd_0.1_eps")]
+    pairs = [
+        ("sgd_momentum", "sgd_nesterov"),
+        ("wd", "wd_nesterov"),
+        ("wd", "wd_no_momentum"),
+        ("wd", "exclude_wd"),
+        ("exclude_wd", "exclude_wd_always"),
+        ("always_wd0", "always_wd0_nesterov"),
+        ("wd", "wd_0.1_eps"),
+    ]
     for a, b in pairs:
         assert differs(runs[a], runs[b]), (a, b)
