@@ -108,6 +108,25 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def format_matrix(rows: list[dict[str, Any]]) -> str:
+    """Variant × library: the worst difference over that pair's cases and both backends."""
+    libraries = sorted({r["library"].split("==")[0] for r in rows})
+    variants = list(dict.fromkeys(r["variant"] for r in rows))
+    width = max(len(lib) for lib in libraries) + 2
+    lines = [f"{'variant':24}" + "".join(f"{lib:>{width}}" for lib in libraries)]
+    for v in variants:
+        cells = []
+        for lib in libraries:
+            errs = [
+                max(r["max_abs_diff_numpy"], r["max_abs_diff_jax"])
+                for r in rows
+                if r["variant"] == v and r["library"].split("==")[0] == lib
+            ]
+            cells.append(f"{max(errs):{width}.1e}" if errs else f"{'-':>{width}}")
+        lines.append(f"{v:24}" + "".join(cells))
+    return "\n".join(lines)
+
+
 def write_csv(rows: list[dict[str, Any]], path: str) -> None:
     """Write the table atomically (a temporary file renamed into place)."""
     import pandas as pd
@@ -126,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rows = table()
     print(format_table(rows))
+    print()
+    print("Variant x library (worst max abs difference over cases and both backends):")
+    print(format_matrix(rows))
     if args.csv:
         write_csv(rows, args.csv)
     return 0 if all(r["agrees"] for r in rows) else 1

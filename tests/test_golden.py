@@ -34,6 +34,13 @@ def test_conformance_table_and_cli(tmp_path, capsys):
     assert conformance.main(["--csv", str(path)]) == 0
     out = capsys.readouterr().out
     assert "23/23 golden cases agree" in out
+    # the matrix view: one row per golden variant, a column per library, "-" where untested
+    matrix = out.split("Variant x library")[1].splitlines()[1:]
+    header, body = matrix[0].split(), [line.split() for line in matrix[1:] if line.strip()]
+    assert header[1:] == ["keras", "optax", "tensorflow-addons", "timm", "torch-optimizer"]
+    assert {row[0] for row in body} == {c["variant"] for c in GOLDEN["cases"]}
+    lars_2017 = next(row for row in body if row[0] == "lars_2017")
+    assert lars_2017[1:4] == ["-", "-", "-"] and float(lars_2017[4]) <= GOLDEN_ABS
     import pandas as pd
 
     df = pd.read_csv(path)
