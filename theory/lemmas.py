@@ -61,7 +61,7 @@ def _finite_distribution(rng: np.random.Generator, dim: int) -> tuple[np.ndarray
     return points, probs
 
 
-def _batches(points: np.ndarray, probs: np.ndarray, b: int):
+def minibatches(points: np.ndarray, probs: np.ndarray, b: int):
     """Every minibatch of b draws with replacement, with its exact probability."""
     for idx in itertools.product(range(len(points)), repeat=b):
         yield float(np.prod(probs[list(idx)])), points[list(idx)].mean(axis=0)
@@ -73,7 +73,7 @@ def _jensen_instance(rng: np.random.Generator) -> tuple[float, float]:
     mean = probs @ points
     sigma = np.sqrt(probs @ np.sum((points - mean) ** 2, axis=1))
     b = int(rng.integers(1, 4))
-    lhs = sum(p * np.linalg.norm(g - mean) for p, g in _batches(points, probs, b))
+    lhs = sum(p * np.linalg.norm(g - mean) for p, g in minibatches(points, probs, b))
     return float(lhs), float(sigma / np.sqrt(b))
 
 
@@ -85,7 +85,7 @@ def _sign_instance(rng: np.random.Generator) -> tuple[float, float]:
         return 0.0, 0.0
     sigma = float(np.sqrt(probs @ (points[:, 0] - mean) ** 2))
     b = int(rng.integers(1, 5))
-    p_wrong = sum(p for p, g in _batches(points, probs, b) if np.sign(g[0]) != np.sign(mean))
+    p_wrong = sum(p for p, g in minibatches(points, probs, b) if np.sign(g[0]) != np.sign(mean))
     return float(p_wrong), sigma / (np.sqrt(b) * abs(mean))
 
 

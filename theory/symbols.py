@@ -138,3 +138,21 @@ def aggregates(**constants: Any) -> dict[sp.Symbol, float]:
             f"alpha_l={out[alpha_l]} > alpha_u={out[alpha_u]}: need alpha_l <= alpha_u"
         )
     return out
+
+
+LATEX_NAMES: dict[sp.Symbol, str] = {
+    f_gap: r"\Delta",
+    L_1: r"\|L\|_1",
+    L_inf: r"L_\infty",
+    sigma_1: r"\|\sigma\|_1",
+    sigma_sq: r"\|\sigma\|^2",
+    sigma_tilde_1: r"\|\tilde\sigma\|_1",
+    alpha_l: r"\alpha_l",
+    alpha_u: r"\alpha_u",
+    beta2: r"\beta_2",
+}
+
+
+def latex(expr: sp.Expr) -> str:
+    """LaTeX with the aggregate symbols written as norms (Δ = f(x_1) − f*)."""
+    return sp.latex(expr, symbol_names=LATEX_NAMES)

@@ -98,8 +98,8 @@ class Theorem:
         """The theorem as a LaTeX block: setting, step size, batch, bound."""
         return (
             f"\\textbf{{{self.source}.}} {self.statement_latex}\\\\\n"
-            f"$\\eta = {sp.latex(self.eta)}$, $b = {sp.latex(self.batch_size)}$,\\\\\n"
-            f"$$ {self.lhs_latex} \\le {sp.latex(self.bound)} $$"
+            f"$\\eta = {S.latex(self.eta)}$, $b = {S.latex(self.batch_size)}$,\\\\\n"
+            f"$$ {self.lhs_latex} \\le {S.latex(self.bound)} $$"
         )
 
     def record(self) -> dict[str, Any]:
@@ -111,13 +111,13 @@ class Theorem:
             "statement": self.statement,
             "setting": dict(self.setting),
             "eta": str(self.eta),
-            "eta_latex": sp.latex(self.eta),
+            "eta_latex": S.latex(self.eta),
             "batch_size": str(self.batch_size),
             "lhs": self.lhs_name,
             "lhs_squared_after_expectation": self.lhs_squared_after_expectation,
             "bound": str(self.bound),
             "bound_srepr": sp.srepr(self.bound),
-            "bound_latex": sp.latex(self.bound),
+            "bound_latex": S.latex(self.bound),
             "symbols": {s.name: S.DESCRIPTIONS[s] for s in self.symbols},
         }
 
