@@ -33,3 +33,15 @@ def test_readme_quick_start_has_the_two_commands():
         "python paper_reproduce.py",
         "bash scripts/test.sh",
     ]
+
+
+def test_readme_theory_section_matches_theorems():
+    """The README's listing is `python -m theory` output: bounds and step names must match."""
+    from theory import THEOREMS
+    from theory import symbols as S
+
+    readme = (ROOT / "README.md").read_text()
+    for t in THEOREMS.values():
+        assert S.latex(t.bound) in readme, t.key
+        for step in t.steps:
+            assert f"| {step.name} |" in readme, (t.key, step.name)
