@@ -216,7 +216,7 @@ def test_hypothesis_attacks_numeric_steps(step, seed):
 
 
 def test_derivations_hold():
-    """Item 3: the prescribed η balances each telescoped bound; rates in T; Theorem 1's constants."""
+    """Item 3: η* balances each telescoped bound; rates in T; Theorem 1's constants."""
     from theory.derivations import check_all, rate
 
     results = check_all()
