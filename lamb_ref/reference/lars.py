@@ -19,8 +19,34 @@ def _check(learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio
     _checks.mask_spec("trust_ratio_mask", trust_ratio_mask)
 
 
+def _check_2017(trust_coefficient, eps, nesterov) -> None:
+    _checks.positive("trust_coefficient", trust_coefficient)
+    _checks.nonnegative("eps", eps)
+    _checks.flag("nesterov", nesterov)
+
+
 def _momentum_state(params: Any) -> dict:
     return {"count": 0, "momentum": C.zeros_like_tree(params)}
+
+
+def _momentum_optimizer(layer_step, learning_rate, weight_decay_mask, trust_ratio_mask):
+    """Loop ``layer_step(g, x, buf, eta, wd_on, adapt_on) -> (update, new_buf)`` over layers."""
+
+    def update(grads: Any, state: dict, params: Any) -> tuple[Any, dict]:
+        L = C.leaves(grads, params)
+        wd_on = _tree.resolve_mask(weight_decay_mask, params, L.names, "weight_decay_mask")
+        adapt_on = _tree.resolve_mask(trust_ratio_mask, params, L.names, "trust_ratio_mask")
+        t = state["count"] + 1
+        eta = C.learning_rate_at(learning_rate, t - 1)
+        bufs = C.flat(state["momentum"])
+        new_bufs, updates = [], []
+        for i, (g, x) in enumerate(zip(L.grads, L.params, strict=True)):
+            u, b = layer_step(g, x, bufs[i], eta, wd_on[i], adapt_on[i])
+            new_bufs.append(b)
+            updates.append(np.asarray(u).astype(x.dtype))
+        return L.rebuild(updates), {"count": t, "momentum": L.rebuild(new_bufs)}
+
+    return C.Optimizer(_momentum_state, update)
 
 
 def lars(
@@ -54,23 +80,13 @@ def lars(
     phi_fn = C.phi_function(phi)
     b1 = momentum
 
-    def update(grads: Any, state: dict, params: Any) -> tuple[Any, dict]:
-        L = C.leaves(grads, params)
-        wd_on = _tree.resolve_mask(weight_decay_mask, params, L.names, "weight_decay_mask")
-        adapt_on = _tree.resolve_mask(trust_ratio_mask, params, L.names, "trust_ratio_mask")
-        t = state["count"] + 1
-        eta = C.learning_rate_at(learning_rate, t - 1)
-        bufs = C.flat(state["momentum"])
-        ms, updates = [], []
-        for i, (g, x) in enumerate(zip(L.grads, L.params, strict=True)):
-            d = g + weight_decay * x if wd_on[i] else g
-            m = b1 * bufs[i] + (1 - b1) * d
-            ratio = C.trust_ratio(x, m, phi_fn, trust_norm) if adapt_on[i] else 1.0
-            ms.append(m)
-            updates.append((-eta * ratio * m).astype(x.dtype))
-        return L.rebuild(updates), {"count": t, "momentum": L.rebuild(ms)}
+    def layer_step(g, x, buf, eta, wd_on, adapt_on):
+        d = g + weight_decay * x if wd_on else g
+        m = b1 * buf + (1 - b1) * d
+        ratio = C.trust_ratio(x, m, phi_fn, trust_norm) if adapt_on else 1.0
+        return -eta * ratio * m, m
 
-    return C.Optimizer(_momentum_state, update)
+    return _momentum_optimizer(layer_step, learning_rate, weight_decay_mask, trust_ratio_mask)
 
 
 def lars_2017(
@@ -95,33 +111,20 @@ def lars_2017(
     The learning rate multiplies after the momentum buffer (PyTorch SGD).
     """
     _check(learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask)
-    _checks.positive("trust_coefficient", trust_coefficient)
-    _checks.nonnegative("eps", eps)
-    _checks.flag("nesterov", nesterov)
+    _check_2017(trust_coefficient, eps, nesterov)
 
-    def update(grads: Any, state: dict, params: Any) -> tuple[Any, dict]:
-        L = C.leaves(grads, params)
-        wd_on = _tree.resolve_mask(weight_decay_mask, params, L.names, "weight_decay_mask")
-        adapt_on = _tree.resolve_mask(trust_ratio_mask, params, L.names, "trust_ratio_mask")
-        t = state["count"] + 1
-        eta = C.learning_rate_at(learning_rate, t - 1)
-        bufs = C.flat(state["momentum"])
-        new_bufs, updates = [], []
-        for i, (g, x) in enumerate(zip(L.grads, L.params, strict=True)):
-            lam = weight_decay if wd_on[i] else 0.0
-            tau = 1.0
-            if adapt_on[i]:
-                xn, gn = C.layer_norm(x, "l2"), C.layer_norm(g, "l2")
-                if xn > 0 and gn > 0:
-                    tau = trust_coefficient * xn / (gn + lam * xn + eps)
-            d = tau * (g + lam * x)
-            b = momentum * bufs[i] + d
-            direction = d + momentum * b if nesterov else b
-            new_bufs.append(b)
-            updates.append((-eta * direction).astype(x.dtype))
-        return L.rebuild(updates), {"count": t, "momentum": L.rebuild(new_bufs)}
+    def layer_step(g, x, buf, eta, wd_on, adapt_on):
+        lam = weight_decay if wd_on else 0.0
+        tau = 1.0
+        if adapt_on:
+            xn, gn = C.layer_norm(x, "l2"), C.layer_norm(g, "l2")
+            if xn > 0 and gn > 0:
+                tau = trust_coefficient * xn / (gn + lam * xn + eps)
+        d = tau * (g + lam * x)
+        b = momentum * buf + d
+        return -eta * (d + momentum * b if nesterov else b), b
 
-    return C.Optimizer(_momentum_state, update)
+    return _momentum_optimizer(layer_step, learning_rate, weight_decay_mask, trust_ratio_mask)
 
 
 def optax_lars(
@@ -144,29 +147,17 @@ def optax_lars(
     The learning rate is applied before the momentum buffer.
     """
     _check(learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask)
-    _checks.positive("trust_coefficient", trust_coefficient)
-    _checks.nonnegative("eps", eps)
-    _checks.flag("nesterov", nesterov)
+    _check_2017(trust_coefficient, eps, nesterov)
 
-    def update(grads: Any, state: dict, params: Any) -> tuple[Any, dict]:
-        L = C.leaves(grads, params)
-        wd_on = _tree.resolve_mask(weight_decay_mask, params, L.names, "weight_decay_mask")
-        adapt_on = _tree.resolve_mask(trust_ratio_mask, params, L.names, "trust_ratio_mask")
-        t = state["count"] + 1
-        eta = C.learning_rate_at(learning_rate, t - 1)
-        bufs = C.flat(state["momentum"])
-        new_bufs, updates = [], []
-        for i, (g, x) in enumerate(zip(L.grads, L.params, strict=True)):
-            d = g + weight_decay * x if wd_on[i] else g
-            tau = 1.0
-            if adapt_on[i]:
-                xn, dn = C.layer_norm(x, "l2"), C.layer_norm(d, "l2")
-                if xn > 0 and dn > 0:
-                    tau = trust_coefficient * xn / (dn + eps)
-            s = -eta * tau * d
-            b = s + momentum * bufs[i]
-            new_bufs.append(b)
-            updates.append(np.asarray(s + momentum * b if nesterov else b).astype(x.dtype))
-        return L.rebuild(updates), {"count": t, "momentum": L.rebuild(new_bufs)}
+    def layer_step(g, x, buf, eta, wd_on, adapt_on):
+        d = g + weight_decay * x if wd_on else g
+        tau = 1.0
+        if adapt_on:
+            xn, dn = C.layer_norm(x, "l2"), C.layer_norm(d, "l2")
+            if xn > 0 and dn > 0:
+                tau = trust_coefficient * xn / (dn + eps)
+        s = -eta * tau * d
+        b = s + momentum * buf
+        return (s + momentum * b if nesterov else b), b
 
-    return C.Optimizer(_momentum_state, update)
+    return _momentum_optimizer(layer_step, learning_rate, weight_decay_mask, trust_ratio_mask)
