@@ -1,0 +1,69 @@
+"""The experiment registry: every validation experiment is an entry producing tables.
+
+An entry's ``run(ctx)`` returns ``{table_name: DataFrame}``; rows of ``theorem_validation`` from
+every entry are concatenated into ``theorem_validation.csv``, other tables are written to
+``tables/<name>.csv``. Profiles set the sizes: ``smoke`` (CI, seconds), ``default`` (the main
+job, minutes on a laptop), ``full`` (larger; uses a GPU when JAX sees one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from experiments.cache import Cache
+
+PROFILES = ("smoke", "default", "full")
+
+
+@dataclass
+class Context:
+    """What an experiment gets: the profile, the result cache and a progress callback."""
+
+    profile: str
+    cache: Cache = field(default_factory=lambda: Cache(None))
+    progress: Callable[[str], None] = lambda text: None
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ValueError(f"profile={self.profile!r} is invalid: expected one of {PROFILES}")
+
+    def pick(self, smoke, default, full):
+        """The profile's value among three."""
+        return {"smoke": smoke, "default": default, "full": full}[self.profile]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    description: str
+    run: Callable[[Context], dict[str, pd.DataFrame]]
+    units: Callable[[Context], int]  # how many progress steps run(ctx) reports (for ETAs)
+
+
+def _registry() -> dict[str, Experiment]:
+    from experiments.suites import (
+        baselines,
+        heterogeneity,
+        lemmas,
+        noise_density,
+        rate,
+        tightness,
+        trust_ratios,
+    )
+
+    entries = [
+        rate.EXPERIMENT,
+        heterogeneity.EXPERIMENT,
+        noise_density.EXPERIMENT,
+        tightness.EXPERIMENT,
+        lemmas.EXPERIMENT,
+        baselines.EXPERIMENT,
+        trust_ratios.EXPERIMENT,
+    ]
+    return {e.name: e for e in entries}
+
+
+EXPERIMENTS: dict[str, Experiment] = _registry()

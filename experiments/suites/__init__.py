@@ -1,0 +1,1 @@
+"""The validation experiments (issue 4), one module each; registered in ``experiments.registry``."""

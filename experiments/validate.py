@@ -1,0 +1,221 @@
+"""Theorem validation: measured criterion vs explicit bound, one row per (instance, theorem,
+optimizer, T), in the columns of DESIGN.md's ``theorem_validation.csv``.
+
+For each T the run uses the theorem's prescribed batch b = T and step size η (unless told
+otherwise, which puts the row outside the hypotheses), ``n_seeds`` noise realisations, and the
+exact average over t = 1..T for the uniformly chosen output x_a. ``holds`` is measure ≤ bound at
+the point estimate; ``violation_significant`` is the stricter "even the interval's low end is
+above the bound". Only ``in_hypothesis`` rows speak for or against a theorem.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import numpy as np
+import pandas as pd
+
+import theory
+from experiments import hypotheses, stats
+from experiments.cache import Cache
+from experiments.optimizers import OptimizerSpec, for_theorem
+from experiments.runner import RunResult, simulate_many
+from experiments.spec import Built
+from theory import symbols as S
+
+# theory's per-iterate lhs functions -> the runner's recorded averages
+LHS_KEY = {
+    "grad_sq_norm": "grad_sq",
+    "layer_sum_norm": "layer_sum_norm",
+    "l1_over_sqrt_d": "l1_over_sqrt_d",
+}
+
+# Rounding slack for ``holds``: the measure and the bound are each float64 results of O(d·T)
+# operations; at equality cases (T = 1 on a quadratic with σ = 0, where Theorem 1 is attained)
+# they agree to a few ulps and could otherwise flip on the last bit. Not a statistical slack.
+ROUNDING_REL = 1e-12
+# T's up to this are run in one compiled call (the scan takes the longest T for all of them).
+GROUP_MAX_T = 2048
+
+COLUMNS = (
+    "theorem",
+    "optimizer",
+    "instance",
+    "in_hypothesis",
+    "T",
+    "batch_size",
+    "eta",
+    "n_seeds",
+    "measure",
+    "measure_ci_low",
+    "measure_ci_high",
+    "bound",
+    "ratio",
+    "holds",
+)
+
+
+# the criterion columns every row carries, by theorem
+CRITERION_COLUMN = {
+    "sgd": "crit_grad_sq",
+    "lars": "crit_layer_sum_sq",
+    "lamb_beta2_zero": "crit_l1_sq",
+    "lamb_beta2_pos": "crit_grad_sq",
+}
+
+
+def lhs_key(theorem: str) -> str:
+    return LHS_KEY[theory.THEOREMS[theorem].lhs.__name__]
+
+
+def bound_value(theorem: str, consts: dict[str, Any]) -> float:
+    """The theorem's bound on the instance, NaN when a constant it needs is not certified (G)."""
+    thm = theory.THEOREMS[theorem]
+    try:
+        return thm.evaluate(**consts)
+    except ValueError:
+        if theorem == "lamb_beta2_pos" and "G" not in consts:
+            return float("nan")
+        raise
+
+
+def prescribed_eta(theorem: str, built: Built, T: int) -> float:
+    return theory.THEOREMS[theorem].step_size(**hypotheses.constants(built, T))
+
+
+def _aggregates(consts: dict[str, Any]) -> dict[str, float]:
+    agg = S.aggregates(**consts)
+    return {str(sym): float(v) for sym, v in agg.items()}
+
+
+def summarise(
+    built: Built,
+    theorem: str,
+    opt: OptimizerSpec,
+    res: RunResult,
+    seed: int,
+    *,
+    experiment: str = "validate",
+) -> dict[str, Any]:
+    """One row from one run (a single η): the criterion, its interval, the bound, the verdict."""
+    thm = theory.THEOREMS[theorem]
+    T, batch_size, eta = res.T, res.batch_size, float(res.etas[0])
+    consts = hypotheses.constants(built, T)
+    per_seed = res.mean[lhs_key(theorem)][0]
+    squared = thm.lhs_squared_after_expectation
+    measure = stats.criterion(per_seed, squared)
+    lo, hi = stats.bootstrap_ci(per_seed, squared, seed)
+    bound = bound_value(theorem, consts)
+    ok, failed = hypotheses.check(theorem, built, opt, eta, batch_size, T)
+    finite = math.isfinite(bound)
+    agg = _aggregates(consts)
+    return {
+        "experiment": experiment,
+        "theorem": theorem,
+        "optimizer": opt.label,
+        "instance": built.spec.label,
+        "family": built.spec.family,
+        "noise": built.spec.noise,
+        "in_hypothesis": bool(ok),
+        "failed_assumptions": "; ".join(failed),
+        "T": int(T),
+        "batch_size": int(batch_size),
+        "eta": eta,
+        "n_seeds": int(res.n_seeds),
+        "measure": measure,
+        "measure_ci_low": lo,
+        "measure_ci_high": hi,
+        "bound": bound,
+        "ratio": measure / bound if finite else float("nan"),
+        "holds": bool(measure <= bound * (1 + ROUNDING_REL)) if finite else None,
+        "violation_significant": bool(lo > bound) if finite and math.isfinite(lo) else None,
+        "lhs": thm.lhs_name,
+        "per_seed": json.dumps([float(v) for v in per_seed]),
+        # every run's value of each theorem's criterion, to compare optimizers on one criterion
+        "crit_grad_sq": float(np.mean(res.mean["grad_sq"][0])),
+        "crit_layer_sum_sq": float(np.mean(res.mean["layer_sum_norm"][0])) ** 2,
+        "crit_l1_sq": float(np.mean(res.mean["l1_over_sqrt_d"][0])) ** 2,
+        "mean_f": float(np.mean(res.mean["f"][0])),
+        "final_f": float(np.mean(res.final_f[0])),
+        "trust_ratio_mean": json.dumps([float(v) for v in res.mean["trust_ratio"][0].mean(0)]),
+        "f_gap": consts["f_gap"],
+        "L_avg": agg["L_1"] / agg["h"],
+        "L_inf": agg["L_infty"],
+        "sigma_1": agg["sigma_1"],
+        "sigma_sq": agg["sigma_sq"],
+        "tilde_sigma_1": agg["tilde_sigma_1"],
+        "G": consts.get("G", float("nan")),
+        "d": built.objective.d,
+        "h": built.objective.h,
+        "bound_expr": str(thm.bound),
+        "spec_hash": built.spec.spec_hash,
+        "smoothness_certified": bool(built.objective.L_certified),
+    }
+
+
+def _groups(Ts: list[int]) -> list[list[int]]:
+    """T's run together (one compilation) when short; long runs alone (no wasted steps)."""
+    short = [t for t in Ts if t <= GROUP_MAX_T]
+    return ([short] if short else []) + [[t] for t in Ts if t > GROUP_MAX_T]
+
+
+def validate(
+    built: Built,
+    theorem: str,
+    Ts: Sequence[int],
+    n_seeds: int,
+    *,
+    cache: Cache | None = None,
+    experiment: str = "validate",
+    opt: OptimizerSpec | None = None,
+    eta: float | None = None,
+    batch_size: int | None = None,
+    progress=None,
+) -> pd.DataFrame:
+    """Rows for ``theorem`` on ``built`` at each T (prescribed b = T and η unless overridden).
+
+    Args:
+        opt: the optimizer (default: the algorithm the theorem analyses, with its settings).
+        eta, batch_size: override the prescription (the rows then fail ``prescribed eta`` /
+            ``b = T`` and are not in hypothesis).
+        progress: optional callable(str), called once per T.
+    """
+    if theorem not in theory.THEOREMS:
+        raise ValueError(f"theorem={theorem!r} is invalid: expected one of {list(theory.THEOREMS)}")
+    bad = [t for t in Ts if isinstance(t, bool) or not isinstance(t, int | np.integer) or t < 1]
+    if not len(Ts) or bad:
+        raise ValueError(f"T={list(Ts)!r} is invalid: expected integers >= 1")
+    if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or n_seeds < 1:
+        raise ValueError(f"seeds={n_seeds!r} is invalid: expected an integer >= 1")
+    opt = opt or for_theorem(theorem, built.spec.phi, built.spec.beta2)
+    cache = cache or Cache(None)
+    plan = {}
+    for T in sorted({int(t) for t in Ts}):
+        b = T if batch_size is None else int(batch_size)
+        step = prescribed_eta(theorem, built, T) if eta is None else float(eta)
+        key = ["validate", experiment, built.spec.to_dict(), theorem, opt.name, list(opt.hyper)]
+        ident = (built.spec.spec_hash, theorem, opt, T, b, repr(step), n_seeds)
+        plan[T] = (b, step, [*key, T, b, repr(step), n_seeds], stats.seed_from(*ident))
+    rows = {T: cache.lookup(p[2]) for T, p in plan.items()}
+    missing = [T for T, row in rows.items() if row is None]
+    for group in _groups(missing):
+        results = simulate_many(
+            built,
+            opt,
+            group,
+            [plan[T][0] for T in group],
+            [[plan[T][1]] for T in group],
+            n_seeds,
+            [jax.random.key(plan[T][3]) for T in group],
+        )
+        for T, res in zip(group, results, strict=True):
+            rows[T] = summarise(built, theorem, opt, res, plan[T][3], experiment=experiment)
+            cache.store(plan[T][2], rows[T])
+    for T in plan:
+        if progress is not None:
+            progress(f"{theorem} {opt.label} T={T} on {built.spec.label}")
+    return pd.DataFrame([rows[int(t)] for t in Ts])
