@@ -69,3 +69,16 @@ def run(names: Sequence[str], profile: str, out: str | Path, *, show_progress: b
         done[name] = (time.perf_counter() - start, written)
     collect_validation(out)
     return done
+
+
+def summary(df: pd.DataFrame) -> str:
+    """One line: in-hypothesis rows, how many hold, the largest measured/bound ratio."""
+    if df.empty:
+        return "no validation rows"
+    ih = df[df["in_hypothesis"].astype(bool)]
+    holds = ih["holds"].astype(bool)
+    worst = ih["ratio"].max() if len(ih) else float("nan")
+    return (
+        f"{int(holds.sum())}/{len(ih)} in-hypothesis rows hold (largest measured/bound "
+        f"{worst:.3g}); {len(df) - len(ih)} rows outside the hypotheses"
+    )

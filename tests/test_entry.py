@@ -17,6 +17,12 @@ def test_paper_reproduce_writes_conformance_and_report(tmp_path):
     table = pd.read_csv(tmp_path / "tables" / "conformance.csv")
     assert len(table) == 23 and table["agrees"].all()
     assert "23/23 golden library trajectories reproduced" in (tmp_path / "REPORT.md").read_text()
+    rows = pd.read_csv(tmp_path / "theorem_validation.csv")
+    inside = rows[rows["in_hypothesis"]]
+    assert len(inside) > 0 and inside["holds"].all()
+    assert {"rate", "heterogeneity", "noise_density", "tightness", "lemmas"} <= set(rows.experiment)
+    for table in ("rate_slopes", "heterogeneity", "tightness_best", "baselines", "trust_ratios"):
+        assert len(pd.read_csv(tmp_path / "tables" / f"{table}.csv")) > 0, table
 
 
 def test_readme_variant_table_matches_specs():

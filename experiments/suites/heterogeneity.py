@@ -19,7 +19,7 @@ THEOREMS = ("sgd", "lars", "lamb_beta2_zero")
 
 def _setup(ctx: Context):
     h, width = ctx.pick((4, 4), (8, 8), (16, 16))
-    ratios = ctx.pick([1.0, 2.0, 3.5], [1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 7.5], None)
+    ratios = ctx.pick([1.0, 3.5], [1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 7.5], None)
     if ratios is None:
         ratios = [1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 15.0]
     T = ctx.pick(64, 256, 1024)
@@ -34,12 +34,14 @@ def units(ctx: Context) -> int:
 def _spec(h: int, width: int, r: float):
     rest = (h - r) / (h - 1)  # keeps L_avg = 1 with L_∞ = r
     L = (r,) + (rest,) * (h - 1)
+    # Gaussian noise: none of these theorems needs G, and it compiles faster than Rademacher
     return standard(
         "separable_cosine",
         h,
         width,
         L=L,
         sigma=(0.05,) * h,
+        noise="gaussian",
         phi=(1.0, 1.0),
         name=f"hetero-r{r:g}",
     )

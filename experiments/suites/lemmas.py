@@ -48,12 +48,14 @@ def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
 
 
 def _spec(noise: str, h: int = 3, width: int = 8):
+    # x_1 near the minimizer: gradients comparable to the noise, where signs flip often
     return standard(
         "separable_cosine",
         h,
         width,
         sigma=(0.3, 1.0, 3.0),
         noise=noise,
+        x1_scale=0.2,
         name=f"lemma-{noise}",
     )
 
@@ -93,9 +95,12 @@ def _sign(ctx, noise: str, b: int, draws: int) -> dict:
     xi = jnp.concatenate([means[k].reshape(draws, -1) for k in sorted(means)], axis=1)
     wrong = np.asarray(jnp.sum(jnp.sign(g + xi) != jnp.sign(g), axis=0))
     sig = np.asarray(bt.noise.sigma_coord_flat)
-    bound = np.minimum(1.0, sig / (math.sqrt(b) * np.abs(np.asarray(g))))
+    with np.errstate(divide="ignore"):
+        bound = np.minimum(1.0, sig / (math.sqrt(b) * np.abs(np.asarray(g))))
     freq = wrong / draws
-    j = int(np.argmax(freq - bound))
+    informative = bound < 1  # where the bound says something (elsewhere it is the trivial 1)
+    score = np.where(informative, freq / np.where(bound > 0, bound, 1.0), -np.inf)
+    j = int(np.argmax(score)) if informative.any() else int(np.argmax(freq))
     lo, hi = wilson(int(wrong[j]), draws)
     return {
         "theorem": "lemma_sign_disagreement",
@@ -103,9 +108,11 @@ def _sign(ctx, noise: str, b: int, draws: int) -> dict:
         "measure_ci_low": lo,
         "measure_ci_high": hi,
         "bound": float(bound[j]),
-        "detail": f"worst coordinate {j} of {freq.size}; all coordinates within: "
+        "detail": f"coordinate {j} of {freq.size} (largest frequency/bound among the "
+        f"{int(informative.sum())} with bound < 1); all coordinates within: "
         f"{bool(np.all(freq <= bound))}",
         "n_seeds": draws,
+        "all_within": bool(np.all(freq <= bound)),
     }
 
 
@@ -131,7 +138,7 @@ def run(ctx: Context) -> dict[str, pd.DataFrame]:
                         "batch_size": b,
                         "eta": 0.05 if r is nb else float("nan"),
                         "ratio": r["measure"] / r["bound"] if r["bound"] > 0 else float("nan"),
-                        "holds": bool(r["measure"] <= r["bound"]),
+                        "holds": bool(r["measure"] <= r["bound"] and r.pop("all_within", True)),
                     }
                 )
                 rows.append(r)
