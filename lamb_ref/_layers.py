@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 
 from lamb_ref._variant_specs import UpperClamp
@@ -45,6 +46,21 @@ def trust_ratio(
     if max_ratio is not None:
         ratio = jnp.minimum(ratio, max_ratio)
     return ratio.astype(x.dtype)
+
+
+def fresh(operands: Any) -> Any:
+    """The same values, but as new HLO values (``lax.optimization_barrier``; no copy, no work).
+
+    A layer's trust ratio reduces an expression (u = r + λx) that its update uses again. Traced
+    once, XLA computes u into a temporary array that both read: on CPU that is an extra write
+    and read of the layer plus a fresh allocation (page faults) every step. Computing the norm's
+    copy of the expression from ``fresh`` inputs - the layer's arrays *and* its scalars, so that
+    nothing is shared with the update or with another layer: not u, not a broadcast scalar, not
+    a bf16 -> f32 conversion - lets XLA fuse each copy into its own consumer: the reduction reads
+    x, m, v and the update reads them again, and no array the size of a layer is stored.
+    ``tests/test_fast_step.py`` checks that the compiled step has no such temporary.
+    """
+    return jax.lax.optimization_barrier(operands)
 
 
 def learning_rate_at(learning_rate: Any, count: jnp.ndarray) -> Any:

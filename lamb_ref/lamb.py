@@ -24,10 +24,15 @@ class LambState(NamedTuple):
     nu: Any  # second moment v_t
 
 
+def global_clip_scale(leaves: list[jnp.ndarray], max_norm: Any) -> jnp.ndarray:
+    """max(‖g‖_global/c, 1), the norm over all leaves together (timm, apex)."""
+    total = jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in Ly.fresh(list(leaves))))
+    return jnp.maximum(total / max_norm, 1.0)
+
+
 def clip_by_global_norm(leaves: list[jnp.ndarray], max_norm: Any) -> list[jnp.ndarray]:
     """ĝ = g / max(‖g‖_global/c, 1), the norm over all leaves together (timm, apex)."""
-    total = jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in leaves))
-    scale = jnp.maximum(total / max_norm, 1.0)
+    scale = global_clip_scale(leaves, max_norm)
     return [g / scale.astype(g.dtype) for g in leaves]
 
 
@@ -80,37 +85,59 @@ def lamb_family(
         xs, mus, nus = jax.tree.leaves(params), jax.tree.leaves(state.mu), jax.tree.leaves(state.nu)
         count = state.count + 1
         eta = Ly.learning_rate_at(learning_rate, state.count)
-        if max_grad_norm is not None:
-            gs = clip_by_global_norm(gs, max_grad_norm)
+        clip = None if max_grad_norm is None else global_clip_scale(gs, max_grad_norm)
+
+        def clipped(g, clip):
+            return g if clip is None else g / clip.astype(g.dtype)
+
+        def point(x, h, wd_on):
+            """x̃, the point whose norm the trust ratio takes (x, or x - ηλx if decoupled)."""
+            return x - h["eta"] * h["wd"] * x if decoupled_weight_decay and wd_on else x
+
+        def direction(x, m, v, h, wd_on):
+            """u = r (+ λx): the Adam ratio of the new moments; ``h`` holds the scalars."""
+            m_hat, v_hat = (m / h["c1"], v / h["c2"]) if bias_correction == "moments" else (m, v)
+            r = m_hat / (jnp.sqrt(v_hat) + h["eps"])
+            return r + h["wd"] * x if wd_on and not decoupled_weight_decay else r
+
+        def scalars(dtype):
+            """A layer's scalars, computed in float32 or wider and rounded to its dtype once.
+
+            (For float32/float64 layers that is the layer's dtype; a bfloat16 layer still gets
+            1 - β2^t > 0, although β2 = 0.999 itself rounds to 1 in bfloat16.)
+            """
+            wide = jnp.promote_types(dtype, jnp.float32)
+            w = lambda v: jnp.asarray(v, wide)  # noqa: E731
+            t = count.astype(wide)
+            h = {"b1": w(b1), "b2": w(b2), "1-b1": 1 - w(b1), "1-b2": 1 - w(b2)}
+            h |= {"c1": 1 - w(b1) ** t, "c2": 1 - w(b2) ** t}  # bias corrections
+            h |= {"eps": w(eps), "wd": w(weight_decay), "eta": w(eta), "step": w(eta)}
+            if bias_correction == "step_size":
+                h["step"] = h["eta"] * jnp.sqrt(h["c2"]) / h["c1"]
+            return {k: a.astype(dtype) for k, a in h.items()}
 
         ms, vs, ups = [], [], []
         for i, (g, x) in enumerate(zip(gs, xs, strict=True)):
-            s = lambda v, g=g: Ly.scalar(v, g)  # noqa: E731 - cast hyperparameters to the leaf dtype
-            t = count.astype(g.dtype)
-            m = s(b1) * mus[i] + (1 - s(b1)) * g
-            v = s(b2) * nus[i] + (1 - s(b2)) * g * g
-            if bias_correction == "moments":
-                m_hat, v_hat = m / (1 - s(b1) ** t), v / (1 - s(b2) ** t)
-            else:
-                m_hat, v_hat = m, v
-            r = m_hat / (jnp.sqrt(v_hat) + s(eps))
-            if decoupled_weight_decay:
-                x_tilde = x - s(eta) * s(weight_decay) * x if wd_on[i] else x
-                u = r
-            else:
-                x_tilde = x
-                u = r + s(weight_decay) * x if wd_on[i] else r
-            ratio = (
-                Ly.trust_ratio(x_tilde, u, phi_fn, trust_norm, max_trust_ratio)
-                if adapt_on[i]
-                else 1
-            )
-            step = s(eta)
-            if bias_correction == "step_size":
-                step = step * jnp.sqrt(1 - s(b2) ** t) / (1 - s(b1) ** t)
+            h = scalars(g.dtype)
+            # ĝ, computed by each moment's pass (the second from fresh inputs) rather than stored
+            g, g2 = clipped(g, clip), (g if clip is None else clipped(*Ly.fresh((g, clip))))
+            m = h["b1"] * mus[i] + h["1-b1"] * g
+            v = h["b2"] * nus[i] + h["1-b2"] * g2 * g2
+            x_tilde, u = point(x, h, wd_on[i]), direction(x, m, v, h, wd_on[i])
+            ratio = 1
+            if adapt_on[i]:
+                # Each norm gets its own copy of its expression, computed from fresh inputs (see
+                # _layers.fresh): u is never written to memory; x, m, v are read once more.
+                ratio = Ly.trust_ratio(
+                    point(*Ly.fresh((x, h)), wd_on[i]),
+                    direction(*Ly.fresh((x, m, v, h)), wd_on[i]),
+                    phi_fn,
+                    trust_norm,
+                    max_trust_ratio,
+                )
             ms.append(m)
             vs.append(v)
-            ups.append((x_tilde - x) - step * ratio * u)
+            ups.append((x_tilde - x) - h["step"] * ratio * u)
         unflat = lambda leaves: jax.tree.unflatten(treedef, leaves)  # noqa: E731
         return unflat(ups), LambState(count, unflat(ms), unflat(vs))
 

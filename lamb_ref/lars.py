@@ -90,7 +90,8 @@ def lars(
         b1, lam = Ly.scalar(momentum, g), Ly.scalar(weight_decay, g)
         d = g + lam * x if wd_on else g
         m = b1 * buf + (1 - b1) * d
-        ratio = Ly.trust_ratio(x, m, phi_fn, trust_norm) if adapt_on else 1
+        # fresh: the norms read x and m without sharing a (bf16 -> f32) conversion with the update
+        ratio = Ly.trust_ratio(*Ly.fresh((x, m)), phi_fn, trust_norm) if adapt_on else 1
         return -eta * ratio * m, m
 
     return _transformation(leaf_step, weight_decay_mask, trust_ratio_mask, learning_rate)
@@ -126,7 +127,7 @@ def lars_2017(
         lam = Ly.scalar(weight_decay, g) if wd_on else jnp.zeros((), g.dtype)
         tau = jnp.ones((), g.dtype)
         if adapt_on:
-            xn, gn = Ly.layer_norm(x, "l2"), Ly.layer_norm(g, "l2")
+            xn, gn = (Ly.layer_norm(a, "l2") for a in Ly.fresh((x, g)))
             ok = (xn > 0) & (gn > 0)
             denom = jnp.where(ok, gn + lam * xn + Ly.scalar(eps, g), 1)
             tau = jnp.where(ok, Ly.scalar(trust_coefficient, g) * xn / denom, 1)
@@ -154,10 +155,14 @@ def optax_lars(
 
     def leaf_step(g, x, buf, eta, wd_on, adapt_on):
         mu = Ly.scalar(momentum, g)
-        d = g + Ly.scalar(weight_decay, g) * x if wd_on else g
+        decayed = lambda g, x, lam: g + lam * x if wd_on else g  # noqa: E731
+        lam = Ly.scalar(weight_decay, g)
+        d = decayed(g, x, lam)
         tau = jnp.ones((), g.dtype)
         if adapt_on:
-            xn, dn = Ly.layer_norm(x, "l2"), Ly.layer_norm(d, "l2")
+            # ‖d‖ from its own copy of d (see _layers.fresh): d is never written to memory.
+            xn = Ly.layer_norm(Ly.fresh(x), "l2")
+            dn = Ly.layer_norm(decayed(*Ly.fresh((g, x, lam))), "l2")
             ok = (xn > 0) & (dn > 0)
             denom = jnp.where(ok, dn + Ly.scalar(eps, g), 1)
             tau = jnp.where(ok, Ly.scalar(trust_coefficient, g) * xn / denom, 1)

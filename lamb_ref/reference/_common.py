@@ -31,16 +31,42 @@ def apply_updates(params: Any, updates: Any) -> Any:
     return rebuild([(x + u).astype(x.dtype) for x, u in zip(xs, us, strict=True)])
 
 
-def layer_norm(x: np.ndarray, kind: str) -> float:
-    """‖x‖_2, ‖x‖_1 or ‖x‖_∞ of one layer (0 for an empty layer)."""
-    flat = np.abs(np.ravel(x)).astype(np.float64)
-    if flat.size == 0:
-        return 0.0
+# Norms are accumulated block by block (in float64, in block order), so that no float64 copy of
+# a layer is ever made and so that the in-place path (``_inplace``) reproduces them exactly.
+BLOCK = 1 << 17
+
+
+def norm_partial(block: np.ndarray, kind: str, out: np.ndarray | None = None) -> float:
+    """One block's share of a layer norm: Σx² (l2), Σ|x| (l1) or max|x| (linf), in float64.
+
+    ``out``: optional float64 scratch of the block's size (same values, no allocation).
+    """
     if kind == "l2":
-        return float(np.sqrt(np.sum(flat * flat)))
+        return float(np.sum(np.square(block, dtype=np.float64, out=out)))
     if kind == "l1":
-        return float(np.sum(flat))
-    return float(np.max(flat))
+        return float(np.sum(np.absolute(block, dtype=np.float64, out=out)))
+    return float(np.max(np.absolute(block, dtype=np.float64, out=out)))
+
+
+def norm_finish(partials: list[float], kind: str) -> float:
+    """The layer norm from its blocks' shares, folded in block order (NaN propagates)."""
+    if not partials:
+        return 0.0
+    acc = partials[0]
+    for p in partials[1:]:
+        acc = float(np.maximum(acc, p)) if kind == "linf" else acc + p
+    return math.sqrt(acc) if kind == "l2" else acc
+
+
+def blocks(size: int) -> list[slice]:
+    """The blocks of a raveled layer of ``size`` entries."""
+    return [slice(o, min(o + BLOCK, size)) for o in range(0, size, BLOCK)]
+
+
+def layer_norm(x: np.ndarray, kind: str) -> float:
+    """‖x‖_2, ‖x‖_1 or ‖x‖_∞ of one layer (0 for an empty layer), accumulated in float64."""
+    flat = np.ravel(x)
+    return norm_finish([norm_partial(flat[b], kind) for b in blocks(flat.size)], kind)
 
 
 def phi_function(phi: Any) -> Callable[[float], float]:
@@ -61,7 +87,13 @@ def trust_ratio(
     max_ratio: float | None = None,
 ) -> float:
     """φ(‖x‖)/‖u‖ for one layer; 1 when either norm is 0 (or not a positive number)."""
-    xn, un = layer_norm(x, kind), layer_norm(u, kind)
+    return ratio_of_norms(layer_norm(x, kind), layer_norm(u, kind), phi, max_ratio)
+
+
+def ratio_of_norms(
+    xn: float, un: float, phi: Callable[[float], float], max_ratio: float | None = None
+) -> float:
+    """φ(xn)/un, or 1 when either norm is 0 (or not a positive number); capped at max_ratio."""
     ratio = float(phi(xn)) / un if (xn > 0 and un > 0) else 1.0
     if max_ratio is not None:
         ratio = min(ratio, max_ratio)
@@ -112,8 +144,19 @@ def flat(tree: Any) -> list[np.ndarray]:
     return _tree.arrays(tree, "state")[1]
 
 
+def sum_of_squares(x: np.ndarray) -> float:
+    """Σx² over one layer in float64, block by block (the l2 norm before the square root)."""
+    flat = np.ravel(x)
+    return sum(norm_partial(flat[b], "l2") for b in blocks(flat.size))
+
+
+def global_clip_scale(gs: list[np.ndarray], max_norm: float) -> float:
+    """max(‖g‖_global / c, 1), the norm taken over every leaf together."""
+    total = math.sqrt(sum(sum_of_squares(g) for g in gs))
+    return max(total / max_norm, 1.0)
+
+
 def clip_by_global_norm(gs: list[np.ndarray], max_norm: float) -> list[np.ndarray]:
     """g ← g / max(‖g‖_global / c, 1), the norm taken over every leaf together."""
-    total = math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in gs))
-    scale = max(total / max_norm, 1.0)
+    scale = global_clip_scale(gs, max_norm)
     return [g / scale for g in gs]

@@ -1,0 +1,251 @@
+"""The fast steps against the specification.
+
+* The JAX step as the benchmark runs it (``update`` + ``apply_updates``, jitted, params and state
+  donated) equals the NumPy reference in float64 over several steps, for lamb, lars, adamw and
+  named variants; and it writes no temporary the size of a layer (the point of the rewrite).
+* The NumPy reference's in-place step (``lamb_ref.reference._inplace``) equals the reference's
+  ``update`` + ``apply_updates`` bit for bit, in float32 and float64, on layers that span several
+  blocks, and falls back to the reference on trees it does not take.
+* ``benchmarks/optimizer_step.py --quick`` runs and writes a valid JSON report.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import lamb_ref
+import lamb_ref.reference as R
+from lamb_ref.reference import _common as C
+from lamb_ref.reference import _inplace as I
+from lamb_ref.reference import _tree
+from tests.helpers import max_abs_diff, noisy_quadratic_grad, random_tree, to_numpy
+from tests.tolerances import BACKENDS_F64_ABS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# (family or variant, hyperparameters): lamb_ref.<name> / lamb_ref.variants.make(<name>)
+CASES = {
+    "lamb": ("lamb", dict(learning_rate=0.02, weight_decay=0.01)),
+    "lamb_v3_l1": ("lamb", dict(learning_rate=0.02, bias_correction=False, trust_norm="l1")),
+    "lars": ("lars", dict(learning_rate=0.1, momentum=0.9, weight_decay=0.01)),
+    "adamw": ("adamw", dict(learning_rate=0.01, weight_decay=0.1)),
+    "variant_timm": ("timm", dict(learning_rate=0.02, max_grad_norm=1.0)),
+    "variant_timm_lambw": ("timm_lambw", dict(learning_rate=0.02, weight_decay=0.05)),
+    "variant_keras3": ("keras3", dict(learning_rate=0.02, weight_decay=0.01)),
+    "variant_optax_lars": ("optax_lars", dict(learning_rate=0.1, weight_decay=0.01)),
+    "variant_lars_2017": (
+        "lars_2017",
+        dict(learning_rate=0.1, momentum=0.9, weight_decay=0.01, nesterov=True),
+    ),
+}
+
+
+def _make(backend, key):
+    name, hp = CASES[key]
+    if key.startswith("variant_"):
+        return (lamb_ref if backend == "jax" else R).variants.make(name, **hp)
+    return getattr(lamb_ref if backend == "jax" else R, name)(**hp)
+
+
+def _donated_step(tx):
+    def step(params, state, grads):
+        updates, state = tx.update(grads, state, params)
+        return optax.apply_updates(params, updates), state
+
+    return jax.jit(step, donate_argnums=(0, 1))
+
+
+@pytest.mark.parametrize("key", list(CASES))
+def test_jitted_donated_step_equals_reference_float64(key):
+    params = random_tree(np.random.default_rng(7))
+    grad = noisy_quadratic_grad(8, scale=2.0)
+    ref, tx = _make("numpy", key), _make("jax", key)
+    step = _donated_step(tx)
+    p_ref, s_ref = params, ref.init(params)
+    p_jax = jax.tree.map(jnp.asarray, params)
+    s_jax = tx.init(p_jax)
+    for t in range(5):
+        g = grad(p_ref, t)
+        updates, s_ref = ref.update(g, s_ref, p_ref)
+        p_ref = R.apply_updates(p_ref, updates)
+        p_jax, s_jax = step(p_jax, s_jax, jax.tree.map(jnp.asarray, g))
+        assert max_abs_diff(p_ref, to_numpy(p_jax)) <= BACKENDS_F64_ABS, t
+
+
+def _temp_bytes(tx, params):
+    grads = jax.tree.map(jnp.ones_like, params)
+    compiled = _donated_step(tx).lower(params, tx.init(params), grads).compile()
+    return compiled.memory_analysis().temp_size_in_bytes
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+@pytest.mark.parametrize("key", ["lamb", "lars", "variant_timm", "variant_optax_lars"])
+def test_step_writes_no_layer_sized_temporary(key, dtype):
+    """The trust ratio's norms are fused into reductions: no array the size of a layer is stored.
+
+    (Before, XLA stored u = r + λx, or g + λx, for every layer: one extra copy of the model.)
+    """
+    shapes = {"a": {"kernel": (256, 256), "bias": (256,)}, "b": {"kernel": (256, 512)}}
+    params = {k: {n: jnp.ones(s, dtype) for n, s in layer.items()} for k, layer in shapes.items()}
+    layer_bytes = 256 * 256 * jnp.dtype(dtype).itemsize
+    assert _temp_bytes(_make("jax", key), params) < layer_bytes
+
+
+def test_bfloat16_lamb_step_is_finite_and_follows_optax():
+    """β2 = 0.999 rounds to 1 in bfloat16; the bias corrections are computed wider, so the step
+    stays finite (it was NaN: 1 - β2^t = 0) and close to optax.lamb, which does the same."""
+    rng = np.random.default_rng(5)
+    start = {"w": 0.1 * rng.normal(size=(64, 32)), "b": 0.1 * rng.normal(size=(32,))}
+
+    def run(tx):
+        p = jax.tree.map(lambda a: jnp.asarray(a, jnp.bfloat16), start)
+        step, s = _donated_step(tx), tx.init(p)
+        for t in range(5):
+            g_rng = np.random.default_rng(100 + t)
+            g = jax.tree.map(lambda a, r=g_rng: jnp.asarray(r.normal(size=a.shape), a.dtype), p)
+            p, s = step(p, s, g)
+        return p
+
+    ours = run(lamb_ref.lamb(0.01, weight_decay=0.01))
+    theirs = run(optax.lamb(0.01, weight_decay=0.01))
+    for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(theirs), strict=True):
+        assert a.dtype == jnp.bfloat16
+        a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+        assert np.isfinite(a).all()
+        # two bfloat16 ulps at |x| < 0.5 (the two libraries round their scalars differently)
+        assert np.max(np.abs(a - b)) <= 2 * 2.0**-9
+
+
+# --- the NumPy in-place step ---------------------------------------------------------------------
+
+
+def _big_tree(rng, dtype):
+    """Layers of several blocks (with a partial last block), a scalar and an all-zero layer."""
+    n = C.BLOCK
+    return {
+        "embed": (0.1 * rng.normal(size=(2 * n + 123,))).astype(dtype),
+        "dense": {
+            "kernel": rng.normal(size=(n // 64 + 3, 64)).astype(dtype),
+            "bias": np.zeros(64, dtype=dtype),
+        },
+        "scale": np.asarray(rng.normal(), dtype=dtype),
+    }
+
+
+INPLACE_VARIANTS = (
+    *("lamb", "timm", "timm_lambc", "timm_lambw", "torch_optimizer_debias", "keras3"),
+    *("lars", "lars_2017", "optax_lars"),
+)
+INPLACE = {
+    "lamb": lambda: (
+        R.lamb(0.02, weight_decay=0.01),
+        I.lamb_family(0.02, weight_decay=0.01),
+    ),
+    "lamb_linf_phi_masks": lambda: (
+        R.lamb(0.02, weight_decay=0.1, trust_norm="linf", phi=(0.5, 2.0), trust_ratio_mask=["k"]),
+        I.lamb_family(
+            0.02, weight_decay=0.1, trust_norm="linf", phi=(0.5, 2.0), trust_ratio_mask=["k"]
+        ),
+    ),
+    "adamw": lambda: (R.adamw(0.01, weight_decay=0.1), I.adamw(0.01, weight_decay=0.1)),
+    "adam": lambda: (R.adam(0.01), I.adam(0.01)),
+    **{
+        f"variant_{name}": (
+            lambda name=name: (
+                R.variants.make(name, learning_rate=0.05, weight_decay=0.01),
+                I.make(name, learning_rate=0.05, weight_decay=0.01),
+            )
+        )
+        for name in INPLACE_VARIANTS
+    },
+}
+
+
+def _leaves(tree):
+    return _tree.flatten(tree)[1]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("key", list(INPLACE))
+def test_inplace_numpy_step_is_the_reference_bit_for_bit(key, dtype):
+    ref, fast = INPLACE[key]()
+    rng = np.random.default_rng(11)
+    params = _big_tree(rng, dtype)
+    p_ref, p_fast = params, copy.deepcopy(params)
+    s_ref, s_fast = ref.init(p_ref), fast.init(p_fast)
+    fast_ids = [id(a) for a in _leaves(p_fast)]
+    for _ in range(3):
+        grads = _big_tree(rng, dtype)
+        updates, s_ref = ref.update(grads, s_ref, p_ref)
+        p_ref = R.apply_updates(p_ref, updates)
+        assert fast.step(p_fast, s_fast, grads) is None
+        for a, b in zip(_leaves(p_ref), _leaves(p_fast), strict=True):
+            assert b.dtype == dtype
+            np.testing.assert_array_equal(a, b)
+        for k in s_ref:
+            if k == "count":
+                assert s_ref[k] == s_fast[k]
+            else:
+                for a, b in zip(_leaves(s_ref[k]), _leaves(s_fast[k]), strict=True):
+                    np.testing.assert_array_equal(a, b)
+    assert [id(a) for a in _leaves(p_fast)] == fast_ids  # written in place
+
+
+def test_inplace_falls_back_to_the_reference_on_mixed_dtypes():
+    ref, fast = INPLACE["lamb"]()
+    rng = np.random.default_rng(3)
+    params = _big_tree(rng, np.float64)
+    grads = jax.tree.map(lambda a: np.asarray(a, np.float32), _big_tree(rng, np.float64))
+    p_fast = copy.deepcopy(params)
+    s_ref, s_fast = ref.init(params), fast.init(p_fast)
+    updates, s_ref = ref.update(grads, s_ref, params)
+    fast.step(p_fast, s_fast, grads)
+    for a, b in zip(_leaves(R.apply_updates(params, updates)), _leaves(p_fast), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert s_fast["count"] == 1
+
+
+def test_blocked_layer_norm_matches_numpy():
+    x = np.random.default_rng(0).normal(size=3 * C.BLOCK + 5)
+    assert C.layer_norm(x, "l2") == pytest.approx(np.linalg.norm(x), rel=1e-14)
+    assert C.layer_norm(x, "l1") == pytest.approx(np.abs(x).sum(), rel=1e-14)
+    assert C.layer_norm(x, "linf") == np.abs(x).max()
+    assert C.layer_norm(np.zeros(0), "l2") == 0.0
+    assert np.isnan(C.layer_norm(np.r_[x, np.nan], "linf"))
+
+
+# --- the benchmark's smoke mode ------------------------------------------------------------------
+
+
+def test_benchmark_quick_mode_writes_json(tmp_path):
+    out = tmp_path / "bench.json"
+    script = ROOT / "benchmarks" / "optimizer_step.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--quick", "--repeats", "2", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert {r["optimizer"] for r in report["results"]} == {"lamb", "lars", "optax_lars", "adamw"}
+    for row in report["results"]:
+        assert row["tree"] == "small" and row["dtype"] == "float32"
+        for key in ("ours_s", "optax_s", "floor_s", "numpy_s"):
+            assert row[key] > 0, key
+        assert row["ours_over_optax"] == pytest.approx(row["ours_s"] / row["optax_s"])
+        if row["same_algorithm"]:
+            assert row["max_abs_diff_ours_vs_optax"] < 1e-5
+    assert set(report["floor"]["arrays"]) == {"lamb", "lars", "optax_lars", "adamw"}
+    assert "| optimizer | tree |" in proc.stdout
