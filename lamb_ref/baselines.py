@@ -126,10 +126,15 @@ def _adam_like(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask):
         ms, vs, ups = [], [], []
         for i, (g, x) in enumerate(zip(gs, xs, strict=True)):
             s = lambda v, g=g: Ly.scalar(v, g)  # noqa: E731
-            t = count.astype(g.dtype)
-            m = s(b1) * mus[i] + (1 - s(b1)) * g
-            v = s(b2) * nus[i] + (1 - s(b2)) * g * g
-            u = (m / (1 - s(b1) ** t)) / (jnp.sqrt(v / (1 - s(b2) ** t)) + s(eps))
+            # 1 - β and 1 - β^t in float32 or wider, rounded once: in bfloat16 β2 = 0.999
+            # itself rounds to 1, which made v = 0 and the step NaN.
+            wide = jnp.promote_types(g.dtype, jnp.float32)
+            w = lambda v: jnp.asarray(v, wide)  # noqa: E731
+            t = count.astype(wide)
+            c1, c2 = s(1 - w(b1) ** t), s(1 - w(b2) ** t)
+            m = s(b1) * mus[i] + s(1 - w(b1)) * g
+            v = s(b2) * nus[i] + s(1 - w(b2)) * g * g
+            u = (m / c1) / (jnp.sqrt(v / c2) + s(eps))
             if wd_on[i]:
                 u = u + s(weight_decay) * x
             ms.append(m)
