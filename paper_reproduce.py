@@ -1,10 +1,13 @@
 """Regenerate the toolkit's tables and report: ``python paper_reproduce.py [options]``.
 
 Thin entry point (no science here): it installs the project's dependencies from pyproject.toml
-when they are missing, then runs the registered jobs and writes their outputs under ``--out``.
-Registered so far: the optimizer conformance table (lamb_ref) and the theorem validation
-experiments (experiments.registry). Figures and the claim-by-claim report arrive with the report
-issue.
+when they are missing, runs the registered experiments (``experiments.registry``; finished ones
+are skipped, interrupted ones resume from their cached units), derives ``claims.csv`` from the
+tables, draws every figure (``figures``) and writes ``REPORT.md`` and ``report.html``.
+
+Outputs under ``--out`` (default ``results/``): ``tables/*.csv``, ``theorem_validation.csv``,
+``claims.csv``, ``figures/*.png|pdf``, ``REPORT.md``, ``report.html``, ``manifest.json`` and
+``cache/``.
 """
 
 from __future__ import annotations
@@ -12,13 +15,25 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import shlex
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-REQUIRED = ("numpy", "scipy", "jax", "optax", "sympy", "pandas", "matplotlib", "tqdm")
+REQUIRED = (
+    "numpy",
+    "scipy",
+    "jax",
+    "optax",
+    "sympy",
+    "pandas",
+    "matplotlib",
+    "tqdm",
+    "tokenizers",
+    "sklearn",
+)
 
 
 def _ensure_installed() -> None:
@@ -34,87 +49,92 @@ def _ensure_installed() -> None:
     os.execv(sys.executable, [sys.executable, *sys.argv])
 
 
-def _conformance(out: Path, profile: str) -> str:
-    from lamb_ref import conformance
-
-    rows = conformance.table()
-    conformance.write_csv(rows, str(out / "tables" / "conformance.csv"))
-    n_ok = sum(r["agrees"] for r in rows)
-    return f"{n_ok}/{len(rows)} golden library trajectories reproduced (both backends)"
-
-
-def _theorem_validation(out: Path, profile: str) -> str:
-    from experiments import registry, sweep
-
-    sweep.run(list(registry.EXPERIMENTS), profile, out)
-    return sweep.summary(sweep.collect_validation(out))
-
-
-JOBS = {
-    "conformance": (
-        "lamb_ref vs optax/TF-Addons/timm/torch-optimizer/Keras 3 golden data",
-        _conformance,
-    ),
-    "theorem_validation": (
-        "Theorems 1-3 measured vs bound on synthetic objectives (experiments registry)",
-        _theorem_validation,
-    ),
-}
-
-
-def _write_report(out: Path, summaries: dict[str, str], command: str) -> None:
-    lines = [
-        "# lamb-toolkit report",
-        "",
-        f"Regenerate with: `{command}`",
-        "",
-        "| job | result |",
-        "|---|---|",
-    ]
-    lines += [f"| {name} | {text} |" for name, text in summaries.items()]
-    lines += [
-        "",
-        "Tables: `tables/`; theorem validation rows: `theorem_validation.csv`. Not yet produced "
-        "by this command: figures and claims (pending the report issue).",
-        "",
-    ]
-    tmp = out / "REPORT.md.tmp"
-    tmp.write_text("\n".join(lines))
-    os.replace(tmp, out / "REPORT.md")
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Regenerate the lamb-toolkit tables and report.")
-    parser.add_argument("--profile", choices=("smoke", "default", "full"), default="default")
-    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these jobs")
-    parser.add_argument("--list", action="store_true", help="list the jobs and exit")
+    parser = argparse.ArgumentParser(
+        description="Regenerate the lamb-toolkit tables, figures, claims.csv and report."
+    )
+    parser.add_argument(
+        "--profile",
+        choices=("smoke", "default", "full"),
+        default="default",
+        help="sizes: smoke (CI, minutes), default (the main job), full (paper-like; GPU if seen)",
+    )
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these experiments")
+    parser.add_argument("--list", action="store_true", help="list the experiments and exit")
     parser.add_argument("--out", default=str(ROOT / "results"), help="output directory")
+    parser.add_argument(
+        "--force", action="store_true", help="rerun experiments even if finished with this code"
+    )
     args = parser.parse_args(argv)
-    if args.list:
-        for name, (what, _) in JOBS.items():
-            print(f"{name:14} {what}")
-        return 0
-    unknown = sorted(set(args.only or []) - set(JOBS))
-    if unknown:
-        parser.error(f"--only {unknown} unknown; jobs are {list(JOBS)}")
     _ensure_installed()
     from tqdm import tqdm
 
+    import figures
+    from experiments import registry, report, sweep
+
+    if args.list:
+        for name, exp in registry.EXPERIMENTS.items():
+            print(f"{name:16} {exp.description}")
+        return 0
+    unknown = sorted(set(args.only or []) - set(registry.EXPERIMENTS))
+    if unknown:
+        parser.error(
+            f"--only {unknown} unknown; experiments are {list(registry.EXPERIMENTS)} (see --list)"
+        )
     out = Path(args.out)
     (out / "tables").mkdir(parents=True, exist_ok=True)
-    names = args.only or list(JOBS)
-    summaries = {}
-    for name in (bar := tqdm(names, desc="jobs", unit="job")):
+    names = args.only or list(registry.EXPERIMENTS)
+    given = sys.argv[1:] if argv is None else argv
+    command = shlex.join(["python", "paper_reproduce.py", *given])
+    start = time.perf_counter()
+    done = {}
+    for name in (bar := tqdm(names, desc=f"experiments ({args.profile})", unit="exp")):
         bar.set_postfix_str(name)
-        start = time.perf_counter()
-        summaries[name] = JOBS[name][1](out, args.profile)
-        summaries[name] += f" ({time.perf_counter() - start:.1f} s)"
-    _write_report(out, summaries, "python " + " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]))
+        done |= sweep.run([name], args.profile, out, force=args.force)
+    claims = sweep.collect_claims(out)
+    drawn = figures.render_all(out / "tables", out / "figures")
+    for name, info in drawn.items():
+        info |= {"title": figures.FIGURES[name].TITLE, "caption": figures.FIGURES[name].CAPTION}
+    manifest = sweep.read_manifest(out)
+    report.write(out, claims, drawn, manifest, command, ROOT)
+
+    rows = [("experiment", "time", "claims")]
+    for name in names:
+        entry = done[name]
+        mine = claims[claims["claim_id"].isin(_claim_ids(registry.EXPERIMENTS[name], out))]
+        counts = mine["verdict"].value_counts()
+        rows.append(
+            (
+                name,
+                "cached" if entry["cached"] else f"{entry['seconds']:.1f} s",
+                ", ".join(f"{n} {v}" for v, n in counts.items()) or "-",
+            )
+        )
     print("\nSummary")
-    for name, text in summaries.items():
-        print(f"  {name:14} {text}")
-    print(f"Outputs in {out}/")
+    _print_table(rows)
+    counts = claims["verdict"].value_counts()
+    print(
+        f"\n{len(claims)} claims ({', '.join(f'{n} {v}' for v, n in counts.items())}); "
+        f"{sum('files' in d for d in drawn.values())}/{len(drawn)} figures; "
+        f"{time.perf_counter() - start:.1f} s"
+    )
+    print(f"Report: {out / 'REPORT.md'} and {out / 'report.html'}")
     return 0
+
+
+def _claim_ids(exp, out: Path) -> list[str]:
+    from experiments import sweep
+
+    tables = sweep.read_tables(out, exp.name)
+    if tables is None or exp.claims is None:
+        return []
+    return [c.claim_id for c in exp.claims(tables)]
 
 
 if __name__ == "__main__":

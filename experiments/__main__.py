@@ -56,8 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         names = args.names or list(registry.EXPERIMENTS)
         done = sweep.run(names, args.profile, args.out)
-        for name, (secs, files) in done.items():
-            print(f"{name}: {secs:.1f} s -> {', '.join(files)}")
+        for name, entry in done.items():
+            how = "cached" if entry["cached"] else f"{entry['seconds']:.1f} s"
+            print(f"{name}: {how} -> {', '.join(entry['tables'])}")
         return 0
     if args.seeds < 1:
         parser.error(f"--seeds={args.seeds} is invalid: expected an integer >= 1")

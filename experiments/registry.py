@@ -41,11 +41,18 @@ class Experiment:
     description: str
     run: Callable[[Context], dict[str, pd.DataFrame]]
     units: Callable[[Context], int]  # how many progress steps run(ctx) reports (for ETAs)
+    # claims(tables) -> list[experiments.claims.Claim], where tables maps every table name this
+    # experiment wrote (as returned by run, "theorem_validation" included) to its DataFrame as
+    # read back from CSV. Verdicts must follow from those numbers alone.
+    claims: Callable[[dict[str, pd.DataFrame]], list] | None = None
 
 
 def _registry() -> dict[str, Experiment]:
     from experiments.suites import (
+        algebraic,
         baselines,
+        bias_correction,
+        conformance,
         heterogeneity,
         lemmas,
         noise_density,
@@ -55,6 +62,9 @@ def _registry() -> dict[str, Experiment]:
     )
 
     entries = [
+        conformance.EXPERIMENT,
+        algebraic.EXPERIMENT,
+        bias_correction.EXPERIMENT,
         rate.EXPERIMENT,
         heterogeneity.EXPERIMENT,
         noise_density.EXPERIMENT,

@@ -5,18 +5,25 @@ Layout under ``out``: ``tables/<table>.csv`` for every table an experiment retur
 ``theorem_validation.csv``: every experiment's rows found under ``tables/`` (so ``--only`` reruns
 one experiment without losing the others'). Unit results are cached under ``out/cache`` by spec
 hash: a rerun, or a run after an interruption, recomputes only what is missing.
+``manifest.json`` records each finished experiment (profile, code fingerprint, tables, time): a
+finished experiment is skipped on the next run, and ``claims.csv`` is derived from the tables
+of every finished experiment (:func:`collect_claims`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 from tqdm.auto import tqdm
 
+from experiments import claims as claims_mod
 from experiments.cache import Cache, atomic_write_text
 from experiments.registry import EXPERIMENTS, Context
 
@@ -36,18 +43,75 @@ def collect_validation(out: Path) -> pd.DataFrame:
     return df
 
 
-def run(names: Sequence[str], profile: str, out: str | Path, *, show_progress: bool = True):
-    """Run experiments ``names`` under ``profile``; returns {name: (seconds, tables written)}."""
+MANIFEST = "manifest.json"
+# The code whose changes invalidate finished experiments (figures only read tables, so they are
+# not part of it; the entry script is wiring).
+FINGERPRINT_PACKAGES = ("lamb_ref", "theory", "experiments")
+
+
+def code_fingerprint() -> str:
+    """sha256 over the source of the packages that compute results (path + bytes, sorted)."""
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for pkg in FINGERPRINT_PACKAGES:
+        for path in sorted((root / pkg).rglob("*")):
+            if path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
+                h.update(str(path.relative_to(root)).encode())
+                h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def read_manifest(out: str | Path) -> dict:
+    """``{experiment: {profile, fingerprint, tables, seconds, finished}}`` of finished runs."""
+    path = Path(out) / MANIFEST
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _table_file(experiment: str, table: str) -> str:
+    return (
+        f"theorem_validation_{experiment}.csv" if table == "theorem_validation" else f"{table}.csv"
+    )
+
+
+def is_current(entry: dict | None, profile: str, fingerprint: str, out: Path) -> bool:
+    """A manifest entry is reusable if profile and code are the same and its tables exist."""
+    return bool(
+        entry
+        and entry.get("profile") == profile
+        and entry.get("fingerprint") == fingerprint
+        and all((out / "tables" / f).exists() for f in entry.get("tables", []))
+    )
+
+
+def run(
+    names: Sequence[str],
+    profile: str,
+    out: str | Path,
+    *,
+    show_progress: bool = True,
+    force: bool = False,
+) -> dict[str, dict]:
+    """Run experiments ``names`` under ``profile``, skipping those already finished.
+
+    An experiment finished under the same profile and code fingerprint (``manifest.json``) is not
+    rerun unless ``force``; an interrupted one restarts and reuses its cached units. Returns
+    ``{name: manifest entry + {"cached": bool}}``.
+    """
     unknown = [n for n in names if n not in EXPERIMENTS]
     if unknown:
         raise ValueError(f"experiment(s) {unknown} unknown: expected some of {list(EXPERIMENTS)}")
     out = Path(out)
     cache = Cache(out / "cache")
-    done: dict[str, tuple[float, list[str]]] = {}
+    fingerprint = code_fingerprint()
+    done: dict[str, dict] = {}
     for name in names:
+        manifest = read_manifest(out)
+        if not force and is_current(manifest.get(name), profile, fingerprint, out):
+            done[name] = {**manifest[name], "cached": True}
+            continue
         exp = EXPERIMENTS[name]
         ctx = Context(profile, cache)
-        bar = tqdm(total=exp.units(ctx), desc=name, disable=not show_progress, unit="run")
+        bar = tqdm(total=exp.units(ctx), desc=name, disable=not show_progress, unit="unit")
 
         def progress(text: str, bar=bar) -> None:
             bar.set_postfix_str(text[:60], refresh=False)
@@ -59,16 +123,55 @@ def run(names: Sequence[str], profile: str, out: str | Path, *, show_progress: b
         bar.close()
         written = []
         for table, df in tables.items():
-            fname = (
-                f"theorem_validation_{name}.csv"
-                if table == "theorem_validation"
-                else f"{table}.csv"
-            )
+            fname = _table_file(name, table)
             write_csv(df, out / "tables" / fname)
             written.append(fname)
-        done[name] = (time.perf_counter() - start, written)
+        entry = {
+            "profile": profile,
+            "fingerprint": fingerprint,
+            "tables": written,
+            "seconds": round(time.perf_counter() - start, 2),
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        manifest = read_manifest(out)  # re-read: keep entries another process may have added
+        manifest[name] = entry
+        atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
+        done[name] = {**entry, "cached": False}
     collect_validation(out)
     return done
+
+
+def read_tables(out: str | Path, name: str) -> dict[str, pd.DataFrame] | None:
+    """The tables experiment ``name`` wrote under ``out`` (by table name), or None if it has no
+    finished run there."""
+    out = Path(out)
+    entry = read_manifest(out).get(name)
+    if not entry:
+        return None
+    tables = {}
+    for fname in entry["tables"]:
+        path = out / "tables" / fname
+        if not path.exists():
+            return None
+        table = "theorem_validation" if fname == f"theorem_validation_{name}.csv" else fname[:-4]
+        tables[table] = pd.read_csv(path)
+    return tables
+
+
+def collect_claims(out: str | Path) -> pd.DataFrame:
+    """Every finished experiment's claims, derived from its tables on disk -> ``claims.csv``.
+
+    The ``profile`` an experiment ran under is not part of DESIGN's columns; it is in
+    ``manifest.json`` and in the report.
+    """
+    claims = []
+    for name, exp in EXPERIMENTS.items():
+        tables = read_tables(out, name)
+        if tables is not None and exp.claims is not None:
+            claims.extend(exp.claims(tables))
+    text = claims_mod.to_csv_text(claims)
+    atomic_write_text(Path(out) / "claims.csv", text)
+    return pd.read_csv(io.StringIO(text), keep_default_na=False)
 
 
 def summary(df: pd.DataFrame) -> str:

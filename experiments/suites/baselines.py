@@ -15,6 +15,7 @@ from experiments import stats
 from experiments.optimizers import OptimizerSpec, baseline, for_theorem
 from experiments.registry import Context, Experiment
 from experiments.runner import simulate
+from experiments.suites import _verdicts
 from experiments.suites._common import built, standard
 from experiments.validate import prescribed_eta
 
@@ -109,4 +110,5 @@ EXPERIMENT = Experiment(
     "SGD/momentum/Adam vs LARS/LAMB, equal η-grid budgets, plus prescribed steps",
     run,
     units,
+    _verdicts.baseline_claims,
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from experiments.registry import Context, Experiment
+from experiments.suites import _verdicts
 from experiments.suites._common import built, standard
 from experiments.validate import CRITERION_COLUMN, validate
 
@@ -98,4 +99,5 @@ EXPERIMENT = Experiment(
     "L_inf/L_avg from 1 to h at fixed L_avg: where LARS/LAMB beat SGD, measured and in the bound",
     run,
     units,
+    _verdicts.heterogeneity_claims,
 )

@@ -22,6 +22,7 @@ from experiments import stats
 from experiments.optimizers import for_theorem
 from experiments.registry import Context, Experiment
 from experiments.runner import simulate
+from experiments.suites import _verdicts
 from experiments.suites._common import built, standard
 
 NOISES = ("gaussian", "rademacher")
@@ -151,4 +152,5 @@ EXPERIMENT = Experiment(
     "normalisation-bias inequality and sign-disagreement probabilities vs their bounds",
     run,
     units,
+    _verdicts.lemma_claims,
 )

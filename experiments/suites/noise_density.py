@@ -13,6 +13,7 @@ import math
 import pandas as pd
 
 from experiments.registry import Context, Experiment
+from experiments.suites import _verdicts
 from experiments.suites._common import built, for_theorem, standard
 from experiments.validate import CRITERION_COLUMN, validate
 
@@ -94,4 +95,5 @@ EXPERIMENT = Experiment(
     "equal total noise concentrated in one layer vs spread over all layers",
     run,
     units,
+    _verdicts.noise_density_claims,
 )

@@ -16,6 +16,7 @@ import pandas as pd
 import theory
 from experiments import stats
 from experiments.registry import Context, Experiment
+from experiments.suites import _verdicts
 from experiments.suites._common import THEOREMS, built, for_theorem, standard
 from experiments.validate import validate
 
@@ -95,4 +96,5 @@ EXPERIMENT = Experiment(
     "measured vs bound over T (2^3..2^10+), every theorem, fitted log-log slopes",
     run,
     units,
+    _verdicts.rate_claims,
 )

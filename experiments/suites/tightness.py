@@ -16,6 +16,7 @@ import pandas as pd
 
 from experiments.registry import Context, Experiment
 from experiments.spec import InstanceSpec
+from experiments.suites import _verdicts
 from experiments.suites._common import THEOREMS, built, for_theorem
 from experiments.validate import validate
 
@@ -185,4 +186,5 @@ EXPERIMENT = Experiment(
     "measured/bound over a grid and an adversarial search within the hypotheses",
     run,
     units,
+    _verdicts.tightness_claims,
 )

@@ -12,6 +12,7 @@ from experiments import stats
 from experiments.optimizers import for_theorem
 from experiments.registry import Context, Experiment
 from experiments.runner import simulate
+from experiments.suites import _verdicts
 from experiments.suites._common import built, standard
 from experiments.validate import prescribed_eta
 
@@ -69,5 +70,9 @@ def run(ctx: Context) -> dict[str, pd.DataFrame]:
 
 
 EXPERIMENT = Experiment(
-    "trust_ratios", "per-layer trust ratios over steps (LARS, LAMB)", run, units
+    "trust_ratios",
+    "per-layer trust ratios over steps (LARS, LAMB)",
+    run,
+    units,
+    _verdicts.trust_ratio_claims,
 )

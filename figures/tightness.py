@@ -1,0 +1,97 @@
+"""Tightness: the distribution of measured/bound over every instance tried (a grid and an
+adversarial search within the hypotheses), per theorem, with the tightest instance marked.
+
+Not a figure of the paper: it shows how much of each explicit constant (PAPER.md §3, derived
+[D]) is used on the synthetic families; a ratio near 1 means the constant cannot be improved on
+that family, a ratio above 1 would be a violated bound.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from figures import style
+from figures._tables import require
+
+NAME = "tightness"
+TABLE = "tightness"
+EXTRA = {"best": "tightness_best"}
+TITLE = "Tightness of the explicit bounds: measured / bound per instance"
+CAPTION = (
+    "Ratio of the measured criterion to its bound for every instance tried (circles: grid, "
+    "triangles: adversarial search; crosses: outside the hypotheses), per theorem, on a log "
+    "scale, with the tightest in-hypothesis instance starred and labelled."
+)
+COLUMNS = ("theorem", "ratio", "search", "in_hypothesis")
+BEST_COLUMNS = ("theorem", "search", "instance", "ratio")
+SEARCH_MARKERS = {"grid": "o", "adversarial": "^"}
+JITTER = 0.28  # half-width of the horizontal spread of one theorem's points
+
+
+@style.styled
+def make(table: pd.DataFrame, best: pd.DataFrame) -> Figure:
+    """Draw the tightness strip plot from ``tightness`` rows and ``tightness_best``."""
+    require(table, COLUMNS, figure=NAME, table_name=TABLE)
+    require(best, BEST_COLUMNS, figure=NAME, table_name=EXTRA["best"])
+    theorems = style.order(list(table["theorem"].unique()) + list(best["theorem"].unique()))
+    fig, (ax,) = style.panels(1)
+    fig.set_size_inches(max(style.PANEL_SIZE[0], 1.8 * len(theorems) + 1.5), style.PANEL_SIZE[1])
+    rng = np.random.default_rng(0)  # fixed jitter: the same table always gives the same picture
+    searches = style.order(table["search"].unique(), tuple(SEARCH_MARKERS))
+    ratio = pd.to_numeric(table["ratio"], errors="coerce")
+    # zero or non-finite ratios cannot sit on a log axis; they carry no tightness information
+    shown = (ratio > 0) & np.isfinite(ratio)
+    inside = style.as_bool(table["in_hypothesis"])
+    for i, thm in enumerate(theorems):
+        this = (table["theorem"].astype(str) == thm) & shown
+        c = style.color(thm)
+        for s in searches:
+            sel = this & (table["search"].astype(str) == s)
+            for mask, kw in ((sel & inside, {"color": c}), (sel & ~inside, {"color": "0.6"})):
+                if not mask.any():
+                    continue
+                x = i + rng.uniform(-JITTER, JITTER, int(mask.sum()))
+                mk = SEARCH_MARKERS.get(s, "D") if kw["color"] == c else "x"
+                ax.plot(x, ratio[mask], mk, alpha=0.65, linestyle="", **kw)
+        b = best[best["theorem"].astype(str) == thm]
+        if len(b):
+            top = b.loc[pd.to_numeric(b["ratio"], errors="coerce").idxmax()]
+            ax.plot(i, top["ratio"], "*", color=c, markersize=15, markeredgecolor="k", zorder=5)
+            ax.annotate(
+                f"tightest: {float(top['ratio']):.3g}\n{top['instance']}",
+                (i, top["ratio"]),
+                xytext=(0, -14),
+                textcoords="offset points",
+                ha="center",
+                va="top",
+                fontsize=7,
+                color="0.2",
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8},
+                zorder=6,
+            )
+    ax.axhline(1.0, color="k", linestyle="--", linewidth=1.0)
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(theorems)), [style.theorem_title(t) for t in theorems])
+    ax.tick_params(axis="x", labelsize=8)
+    ax.set_xlim(-0.6, len(theorems) - 0.4)
+    ax.set_ylabel("measured criterion / bound")
+    handles = [
+        Line2D([], [], color="0.3", marker=SEARCH_MARKERS.get(s, "D"), linestyle="", label=s)
+        for s in searches
+    ]
+    if (~inside).any():
+        handles.append(
+            Line2D([], [], color="0.6", marker="x", linestyle="", label="outside hypotheses")
+        )
+    handles += [
+        Line2D([], [], color="0.3", marker="*", markersize=12, linestyle="", label="tightest"),
+        Line2D([], [], color="k", linestyle="--", label="measured = bound"),
+    ]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if not theorems:
+        style.no_data(ax)
+    ax.set_title(TITLE)
+    return fig

@@ -1,0 +1,165 @@
+"""claims.csv, the verdict functions, the experiment manifest (skip / resume) and the report."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from experiments import claims as C
+from experiments import registry, report, sweep
+from experiments.suites import _verdicts as V
+
+
+def _validation(rows):
+    base = {
+        "experiment": "rate",
+        "optimizer": "x",
+        "instance": "i",
+        "T": 8,
+        "n_seeds": 4,
+        "ratio": 0.5,
+        "violation_significant": False,
+    }
+    return pd.DataFrame([{**base, **r} for r in rows])
+
+
+def test_claim_rejects_unknown_verdict_and_empty_fields():
+    with pytest.raises(ValueError, match="verdict='maybe'"):
+        C.Claim("a", "s", "t", "maybe", "e")
+    with pytest.raises(ValueError, match="evidence"):
+        C.Claim("a", "s", "t", "reproduced", " ")
+
+
+def test_to_frame_has_design_columns_and_rejects_duplicate_ids():
+    c = C.Claim("a", "s", "t", "reproduced", "e", "fig")
+    df = C.to_frame([c])
+    assert tuple(df.columns) == C.COLUMNS
+    C.validate_frame(df)
+    with pytest.raises(ValueError, match="duplicate"):
+        C.to_frame([c, c])
+
+
+@pytest.mark.parametrize(
+    ("n_ok", "n", "verdict"),
+    [(3, 3, "reproduced"), (1, 3, "partially"), (0, 3, "not_reproduced"), (0, 0, "not_applicable")],
+)
+def test_verdict_from_fraction(n_ok, n, verdict):
+    assert C.verdict_from_fraction(n_ok, n) == verdict
+
+
+def test_rows_outside_the_hypotheses_never_make_a_claim_reproduced():
+    # every LARS row holds, but none is inside the hypotheses: no evidence, not "reproduced"
+    rows = _validation([{"theorem": "lars", "in_hypothesis": False, "holds": True}] * 3)
+    lars = {c.claim_id: c for c in V.bound_holds({"theorem_validation": rows}, "rate", "rate")}
+    assert lars["rate_lars_bound_holds"].verdict == "not_applicable"
+
+
+def test_bound_claims_follow_the_rows():
+    rows = _validation(
+        [
+            {"theorem": "sgd", "in_hypothesis": True, "holds": True},
+            {"theorem": "sgd", "in_hypothesis": True, "holds": True},
+            {"theorem": "lars", "in_hypothesis": True, "holds": True},
+            {
+                "theorem": "lars",
+                "in_hypothesis": True,
+                "holds": False,
+                "violation_significant": True,
+            },
+            # a violation outside the hypotheses does not count against the claim
+            {"theorem": "sgd", "in_hypothesis": False, "holds": False},
+        ]
+    )
+    got = {c.claim_id: c.verdict for c in V.bound_holds({"theorem_validation": rows}, "r", "f")}
+    assert got["r_sgd_bound_holds"] == "reproduced"
+    assert got["r_lars_bound_holds"] == "partially"
+    assert got["r_lamb_beta2_pos_bound_holds"] == "not_applicable"
+
+
+def test_heterogeneity_claims_read_the_crossover():
+    rows = [
+        {
+            "r_L": r,
+            "h": 4,
+            "T": 64,
+            "method": "lars",
+            "measure_layerwise": 1.0,
+            "measure_sgd": 0.5,
+            "wins_in_bound": r > 2,
+            "wins_in_measure": False,
+            "in_hypothesis": True,
+        }
+        for r in (1.0, 2.0, 3.0, 4.0)
+    ]
+    got = {c.claim_id: c for c in V.heterogeneity_claims({"heterogeneity": pd.DataFrame(rows)})}
+    assert got["heterogeneity_bound_crossover"].verdict == "reproduced"
+    assert "r_L ≥ 3" in got["heterogeneity_bound_crossover"].evidence
+    assert got["heterogeneity_measured_advantage"].verdict == "not_reproduced"
+
+
+def _fake_experiment(calls):
+    def run(ctx):
+        calls.append(ctx.profile)
+        ctx.progress("fake unit")
+        return {"fake_table": pd.DataFrame({"x": [1, 2, 3]})}
+
+    def claims(tables):
+        n = len(tables["fake_table"])
+        return [
+            C.Claim(
+                "fake_claim", "test", "three rows", C.verdict_from_fraction(n, 3), f"{n} rows", ""
+            )
+        ]
+
+    return registry.Experiment("fake", "a test experiment", run, lambda ctx: 1, claims)
+
+
+def test_manifest_skips_finished_experiments_and_reruns_on_profile_change(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setitem(registry.EXPERIMENTS, "fake", _fake_experiment(calls))
+    monkeypatch.setattr(sweep, "EXPERIMENTS", registry.EXPERIMENTS)
+    first = sweep.run(["fake"], "smoke", tmp_path, show_progress=False)
+    assert not first["fake"]["cached"] and calls == ["smoke"]
+    again = sweep.run(["fake"], "smoke", tmp_path, show_progress=False)
+    assert again["fake"]["cached"] and calls == ["smoke"]
+    (tmp_path / "tables" / "fake_table.csv").unlink()  # a lost table means: run again
+    sweep.run(["fake"], "smoke", tmp_path, show_progress=False)
+    sweep.run(["fake"], "default", tmp_path, show_progress=False)
+    assert calls == ["smoke", "smoke", "default"]
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["fake"]["profile"] == "default"
+    assert manifest["fake"]["tables"] == ["fake_table.csv"]
+    claims = sweep.collect_claims(tmp_path)
+    C.validate_frame(claims)
+    assert claims.set_index("claim_id").loc["fake_claim", "verdict"] == "reproduced"
+
+
+def test_code_fingerprint_is_stable():
+    assert sweep.code_fingerprint() == sweep.code_fingerprint()
+
+
+def test_report_lists_every_claim_and_embeds_figures(tmp_path):
+    claims = C.to_frame(
+        [
+            C.Claim("c1", "Theorem 2", "bound | holds", "reproduced", "3/3 rows", "rate"),
+            C.Claim("c2", "§6 item 6", "advantage", "not_reproduced", "0/8 rows", ""),
+        ]
+    )
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "rate.png").write_bytes(b"\x89PNG fake")
+    figs = {
+        "rate": {"files": ["rate.png"], "title": "Rate", "caption": "measured vs bound"},
+        "other": {"skipped": "missing table other"},
+    }
+    manifest = {
+        "rate": {"profile": "smoke", "seconds": 1.0, "finished": "now", "tables": ["a.csv"]}
+    }
+    report.write(tmp_path, claims, figs, manifest, "python paper_reproduce.py", tmp_path)
+    md = (tmp_path / "REPORT.md").read_text()
+    assert "`c1`" in md and "`c2`" in md and "bound \\| holds" in md
+    assert "![rate](figures/rate.png)" in md and "missing table other" in md
+    assert "python paper_reproduce.py" in md and "| jax |" in md and "| git |" in md
+    html = (tmp_path / "report.html").read_text()
+    assert "data:image/png;base64," in html and "not_reproduced" in html
