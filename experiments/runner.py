@@ -153,6 +153,7 @@ def simulate_many(
     n_seeds: int,
     keys,
     trace_every: int | None = None,
+    mesh=None,
 ) -> list[RunResult]:
     """Several (T, b) settings in one compiled call; one :class:`RunResult` per T.
 
@@ -163,6 +164,8 @@ def simulate_many(
             every η (common random numbers, so a tuning grid compares η's on the same noise).
         trace_every: record ``grad_sq``, ``f`` and the trust ratios every this many steps
             (one setting only; must divide T).
+        mesh: a ``jax.sharding.Mesh`` (``experiments.distributed.make_mesh``) to split the
+            seeds over (n_seeds a multiple of its size); None runs on the default device.
 
     The scan runs max(Ts) steps for every setting (shorter runs are frozen once done), so
     grouping very different T's trades compute for compilations.
@@ -191,9 +194,14 @@ def simulate_many(
     seed_keys = jax.vmap(
         lambda k: jax.vmap(lambda s: jax.random.fold_in(k, s))(jnp.arange(n_seeds))
     )(jnp.stack(list(keys)))
-    mean, final_f, final_sq, trace = fn(
-        built.noise.init(), seed_keys, jnp.asarray(etas), jnp.asarray(Ts), jnp.asarray(bs)
-    )
+    args = (built.noise.init(), seed_keys, jnp.asarray(etas), jnp.asarray(Ts), jnp.asarray(bs))
+    if mesh is not None:  # seeds are independent runs: split their axis over the devices
+        from experiments.distributed import gather, shard_runs
+
+        args = shard_runs(args, mesh, in_axes=(None, 1, None, None, None))
+    mean, final_f, final_sq, trace = fn(*args)
+    if mesh is not None:
+        mean, final_f, final_sq, trace = gather((mean, final_f, final_sq, trace))
     results = []
     for k, (T, b) in enumerate(zip(Ts, bs, strict=True)):
         results.append(
@@ -221,16 +229,19 @@ def simulate(
     n_seeds: int,
     key: jax.Array,
     trace_every: int | None = None,
+    mesh=None,
 ) -> RunResult:
     """Run ``opt`` for T steps from ``built.x1``, for every η in ``etas`` and ``n_seeds`` seeds.
 
     Seed s uses the key ``fold_in(key, s)`` for every η (common random numbers). Deterministic:
-    same inputs, same arrays.
+    same inputs, same arrays. ``mesh`` splits the seeds over devices (see ``simulate_many``).
     """
     etas = np.atleast_1d(np.asarray(etas, dtype=np.float64))
     if etas.ndim != 1:
         raise ValueError(f"etas={etas!r} is invalid: expected a 1-D list of step sizes")
-    return simulate_many(built, opt, [T], [batch_size], etas[None], n_seeds, [key], trace_every)[0]
+    return simulate_many(
+        built, opt, [T], [batch_size], etas[None], n_seeds, [key], trace_every, mesh
+    )[0]
 
 
 def clear_cache() -> None:

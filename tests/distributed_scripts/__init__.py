@@ -1,0 +1,1 @@
+"""Scripts the distributed tests run in subprocesses (the device count is fixed at JAX start)."""
