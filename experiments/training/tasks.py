@@ -1,0 +1,257 @@
+"""Tasks: a dataset (or stream), a model, a loss and an evaluation, ready for the training loop.
+
+* ``mlm`` - BERT-style masked-language modelling on the stdlib-docstring corpus
+  (:mod:`.wordpiece`, :mod:`.masking`, :mod:`.bert`). Evaluation: MLM loss and masked-token
+  accuracy on the validation split, masked once with a fixed key (every run sees the same).
+* ``digits`` - scikit-learn's 8x8 digits (:mod:`.digits`) with an MLP or a CNN
+  (:mod:`.vision`). Evaluation: cross-entropy and accuracy on the fixed test split.
+* ``teacher`` - the teacher-student stream (:mod:`.teacher`) with an MLP student. Evaluation:
+  cross-entropy/accuracy (classification) or ½‖ŷ - y‖² (regression; accuracy NaN) on the fixed
+  evaluation set.
+
+Training batches are pure functions of (run data key, step, sample offset): the dataset tasks
+read example positions ``offset … offset+B-1`` of the stream made of one fresh permutation of the
+training set per epoch (so an epoch visits every example once, and a batch may straddle two
+epochs); the stream task draws fresh samples from ``fold_in(key, step)``. All arrays are float32
+/ int32 whatever JAX's x64 setting.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from experiments.training import bert, digits, masking, nn, teacher, vision, wordpiece
+from experiments.training.teacher import TeacherConfig
+
+TASK_MODELS = {"mlm": ("bert",), "digits": ("mlp", "cnn"), "teacher": ("mlp",)}
+SIZES = ("tiny", "full")
+# Seeds of things every run shares: the training-subset choice and the validation masking.
+SUBSET_SEED, EVAL_MASK_SEED = 0, 1
+EVAL_CHUNK = 256  # evaluation batch (sequences / images) per lax.map step
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Data sizes (fields apply to the task named; the defaults are the CPU-sized "tiny" data).
+
+    Attributes:
+        vocab_size: WordPiece vocabulary requested (mlm).
+        seq_len: L, tokens per packed sequence incl. [CLS] and [SEP] (mlm).
+        max_train_sequences: cap on training sequences, a fixed random subset; None = all (mlm).
+        max_eval_sequences: cap on validation sequences, rounded down to a multiple of
+            min(256, cap) (mlm).
+        valid_fraction: share of documents held out (mlm).
+        mask_prob: p of BERT masking, K = max(1, round(p·L)) predictions per sequence (mlm).
+        teacher: the teacher-student stream (teacher).
+    """
+
+    vocab_size: int = 1000
+    seq_len: int = 32
+    max_train_sequences: int | None = 4096
+    max_eval_sequences: int = 512
+    valid_fraction: float = 0.1
+    mask_prob: float = masking.MASK_PROB
+    teacher: TeacherConfig = field(default_factory=TeacherConfig)
+
+    def __post_init__(self) -> None:
+        nn.check_positive_int("seq_len", self.seq_len, minimum=8)
+        if self.max_train_sequences is not None:
+            nn.check_positive_int("max_train_sequences", self.max_train_sequences)
+        nn.check_positive_int("max_eval_sequences", self.max_eval_sequences)
+        masking.num_predictions(self.seq_len, self.mask_prob)  # validates mask_prob
+
+
+@dataclass(frozen=True, eq=False)
+class Task:
+    """Everything the loop needs about a task (see the module docstring).
+
+    ``arrays`` are passed to jitted functions as arguments (never baked in as constants).
+    ``train_batch(arrays, key, step, offset, batch_size)`` → batch;
+    ``loss(params, batch)`` → scalar mean loss; ``evaluate(params, arrays)`` → (loss, accuracy).
+    """
+
+    name: str
+    model: str
+    model_config: Any
+    n_train: int
+    arrays: dict
+    init: Callable
+    loss: Callable
+    train_batch: Callable
+    evaluate: Callable
+    info: dict
+
+
+def epoch_indices(key: jax.Array, offset, batch_size: int, n: int) -> jax.Array:
+    """Dataset indices at stream positions offset … offset+B-1; epoch e is a permutation of
+    range(n) drawn from ``fold_in(key, e)``."""
+    pos = offset + jnp.arange(batch_size, dtype=jnp.int32)
+    e0 = offset // n
+    n_epochs = batch_size // n + 2  # epochs a batch can touch
+    epochs = e0 + jnp.arange(n_epochs, dtype=jnp.int32)
+    # A uniform permutation per epoch: argsort of i.i.d. random 32-bit keys (one random draw,
+    # cheaper to compile than jax.random.permutation's sort rounds; ties have prob. < n²/2³³).
+    perms = jax.vmap(
+        lambda e: jnp.argsort(jax.random.bits(jax.random.fold_in(key, e), (n,), jnp.uint32))
+    )(epochs)
+    return perms[pos // n - e0, pos % n].astype(jnp.int32)
+
+
+def _subset(n: int, cap: int | None) -> np.ndarray:
+    if cap is None or cap >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(SUBSET_SEED).choice(n, size=cap, replace=False))
+
+
+def _chunked_eval(metric: Callable, arrays: dict, n_chunks: int) -> tuple:
+    """Mean loss and accuracy of ``metric(batch) -> (loss_sum, correct_sum, count)`` over the
+    evaluation arrays split into ``n_chunks`` equal chunks along axis 0."""
+    chunks = jax.tree.map(lambda a: a.reshape(n_chunks, -1, *a.shape[1:]), arrays)
+    loss, correct, count = jax.lax.map(metric, chunks)
+    return jnp.sum(loss) / jnp.sum(count), jnp.sum(correct) / jnp.sum(count)
+
+
+def _classification_metric(logits_fn: Callable, labels: str = "y") -> Callable:
+    def metric(batch):
+        logits = logits_fn(batch)
+        ce = nn.cross_entropy(logits, batch[labels])
+        correct = (jnp.argmax(logits, axis=-1) == batch[labels]).astype(jnp.float32)
+        return jnp.sum(ce), jnp.sum(correct), jnp.asarray(ce.size, jnp.float32)
+
+    return metric
+
+
+def _mlm(size: str, data: DataConfig, cache_dir: str | None) -> Task:
+    text = wordpiece.load(cache_dir, data.vocab_size, data.valid_fraction)
+    train = wordpiece.pack(text.train_ids, data.seq_len)
+    train = train[_subset(len(train), data.max_train_sequences)]
+    valid = wordpiece.pack(text.valid_ids, data.seq_len)
+    valid = valid[_subset(len(valid), data.max_eval_sequences)]
+    chunk = min(EVAL_CHUNK, len(valid))
+    valid = valid[: len(valid) // chunk * chunk]
+    cfg = bert.config(size, text.vocab_size, data.seq_len)
+    K = masking.num_predictions(data.seq_len, data.mask_prob)
+    # (jit: one compilation instead of one per eager operation)
+    masked = jax.jit(masking.mask_tokens, static_argnums=(2, 3))(
+        jax.random.PRNGKey(EVAL_MASK_SEED), jnp.asarray(valid), cfg.vocab_size, K
+    )
+    arrays = {"train": jnp.asarray(train), "valid": masked}
+
+    def loss(params, batch):
+        logits = bert.apply(params, cfg, batch["input_ids"], batch["positions"])
+        return jnp.mean(nn.cross_entropy(logits, batch["labels"]))
+
+    def train_batch(arrays, key, step, offset, batch_size):
+        idx = epoch_indices(jax.random.fold_in(key, 0), offset, batch_size, len(train))
+        mask_key = jax.random.fold_in(jax.random.fold_in(key, 1), step)
+        return masking.mask_tokens(mask_key, arrays["train"][idx], cfg.vocab_size, K)
+
+    def evaluate(params, arrays):
+        metric = _classification_metric(
+            lambda b: bert.apply(params, cfg, b["input_ids"], b["positions"]), "labels"
+        )
+        return _chunked_eval(metric, arrays["valid"], len(valid) // chunk)
+
+    info = {
+        "n_train_sequences": len(train),
+        "n_eval_sequences": len(valid),
+        "seq_len": data.seq_len,
+        "predictions_per_sequence": K,
+        "vocab_size": text.vocab_size,
+        "python_version": text.python_version,
+        "corpus_sha256": text.corpus_sha256,
+        "n_corpus_tokens": text.n_tokens,
+    }
+    return Task(
+        "mlm", "bert", cfg, len(train), arrays, lambda k: bert.init(k, cfg), loss,
+        train_batch, evaluate, info,
+    )  # fmt: skip
+
+
+def _digits(model: str, size: str) -> Task:
+    d = digits.load()
+    if model == "mlp":
+        cfg = vision.mlp_config(size, 64, digits.N_CLASSES)
+        init, apply = (lambda k: vision.mlp_init(k, cfg)), vision.mlp_apply
+    else:
+        cfg = vision.cnn_config(size, digits.N_CLASSES)
+        init, apply = (lambda k: vision.cnn_init(k, cfg)), vision.cnn_apply
+    arrays = {
+        "x": jnp.asarray(d.x_train),
+        "y": jnp.asarray(d.y_train),
+        "test": {"x": jnp.asarray(d.x_test), "y": jnp.asarray(d.y_test)},
+    }
+
+    def loss(params, batch):
+        return jnp.mean(nn.cross_entropy(apply(params, cfg, batch["x"]), batch["y"]))
+
+    def train_batch(arrays, key, step, offset, batch_size):
+        idx = epoch_indices(key, offset, batch_size, d.n_train)
+        return {"x": arrays["x"][idx], "y": arrays["y"][idx]}
+
+    def evaluate(params, arrays):
+        metric = _classification_metric(lambda b: apply(params, cfg, b["x"]))
+        return _chunked_eval(metric, arrays["test"], 1)
+
+    info = {"n_train": d.n_train, "n_test": len(d.y_test)}
+    return Task("digits", model, cfg, d.n_train, arrays, init, loss, train_batch, evaluate, info)
+
+
+def _teacher(size: str, tcfg: TeacherConfig) -> Task:
+    cfg = vision.mlp_config(size, tcfg.input_dim, tcfg.n_outputs)
+    t = jax.jit(teacher.teacher_params, static_argnums=0)(tcfg)  # jit: one compilation
+    arrays = {"teacher": t, "eval": jax.jit(teacher.eval_set, static_argnums=0)(tcfg, t)}
+
+    def outputs_loss(out, y):
+        if tcfg.n_classes:
+            return nn.cross_entropy(out, y)
+        return 0.5 * jnp.sum(jnp.square(out - y), axis=-1)
+
+    def loss(params, batch):
+        return jnp.mean(outputs_loss(vision.mlp_apply(params, cfg, batch["x"]), batch["y"]))
+
+    def train_batch(arrays, key, step, offset, batch_size):
+        return teacher.batch(tcfg, arrays["teacher"], key, step, batch_size)
+
+    def evaluate(params, arrays):
+        b = arrays["eval"]
+        out = vision.mlp_apply(params, cfg, b["x"])
+        if tcfg.n_classes:
+            acc = jnp.mean((jnp.argmax(out, axis=-1) == b["y"]).astype(jnp.float32))
+        else:
+            acc = jnp.asarray(jnp.nan, jnp.float32)
+        return jnp.mean(outputs_loss(out, b["y"])), acc
+
+    info = {"n_train": tcfg.n_train, "n_eval": tcfg.n_eval, "n_classes": tcfg.n_classes}
+    return Task(
+        "teacher", "mlp", cfg, tcfg.n_train, arrays, lambda k: vision.mlp_init(k, cfg), loss,
+        train_batch, evaluate, info,
+    )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=16)
+def build(
+    task: str, model: str | None, size: str, data: DataConfig, cache_dir: str | None = None
+) -> Task:
+    """The task ``task`` with model ``model`` (None: the task's first model) of size ``size``."""
+    if task not in TASK_MODELS:
+        raise ValueError(f"task={task!r} is invalid: expected one of {sorted(TASK_MODELS)}")
+    model = TASK_MODELS[task][0] if model is None else model
+    if model not in TASK_MODELS[task]:
+        raise ValueError(
+            f"model={model!r} is invalid for task {task!r}: expected one of {TASK_MODELS[task]}"
+        )
+    if size not in SIZES:
+        raise ValueError(f"size={size!r} is invalid: expected one of {SIZES}")
+    if task == "mlm":
+        return _mlm(size, data, None if cache_dir is None else str(cache_dir))
+    if task == "digits":
+        return _digits(model, size)
+    return _teacher(size, data.teacher)
