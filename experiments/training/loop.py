@@ -74,7 +74,20 @@ def _norms(tree) -> jax.Array:
     return jnp.stack([jnp.sqrt(jnp.sum(jnp.square(x))) for x in jax.tree.leaves(tree)])
 
 
-def _make_chunk(config: TrainConfig, task: tasks.Task, batch_size: int):
+def _jit(fn, n_runs_args: int, n_args: int, mesh):
+    """jit; with a mesh, the first ``n_runs_args`` arguments and every output are split along
+    their leading (runs) axis and the rest replicated, so chunk after chunk keeps one layout."""
+    if mesh is None:
+        return jax.jit(fn)
+    from jax.sharding import NamedSharding
+    from jax.sharding import PartitionSpec as P
+
+    runs, rep = NamedSharding(mesh, P(mesh.axis_names)), NamedSharding(mesh, P())
+    ins = (runs,) * n_runs_args + (rep,) * (n_args - n_runs_args)
+    return jax.jit(fn, in_shardings=ins, out_shardings=runs)
+
+
+def _make_chunk(config: TrainConfig, task: tasks.Task, batch_size: int, mesh=None):
     threshold = config.divergence_threshold
 
     def member(carry, key, lrs, steps, offsets, active, arrays):
@@ -103,10 +116,10 @@ def _make_chunk(config: TrainConfig, task: tasks.Task, batch_size: int):
         out, _ = jax.lax.scan(body, init, (lrs, steps, offsets, active))
         return out
 
-    return jax.jit(jax.vmap(member, in_axes=(0, 0, 0, None, None, None, None)))
+    return _jit(jax.vmap(member, in_axes=(0, 0, 0, None, None, None, None)), 3, 7, mesh)
 
 
-def _make_trust(config: TrainConfig, task: tasks.Task, batch_size: int):
+def _make_trust(config: TrainConfig, task: tasks.Task, batch_size: int, mesh=None):
     def member(params, state, key, step, offset, arrays):
         batch = task.train_batch(
             arrays, jax.random.fold_in(key, DATA_STREAM), step, offset, batch_size
@@ -116,7 +129,7 @@ def _make_trust(config: TrainConfig, task: tasks.Task, batch_size: int):
         direction, _ = _optimizer(config, 1.0, adapt=False).update(grads, state, params)
         return _norms(params), _norms(grads), _norms(direction), _norms(update)
 
-    return jax.jit(jax.vmap(member, in_axes=(0, 0, 0, None, None, None)))
+    return _jit(jax.vmap(member, in_axes=(0, 0, 0, None, None, None)), 3, 6, mesh)
 
 
 def _member(tree, i: int, as_numpy: bool = True):
@@ -127,8 +140,34 @@ def _stack(trees: list):
     return jax.tree.map(lambda *xs: jnp.stack(xs), *trees)
 
 
-def _run_group(configs: list[TrainConfig], cache_dir, progress) -> list[TrainResult]:
+def _mesh_key(mesh) -> tuple | None:
+    return (
+        None
+        if mesh is None
+        else (tuple(mesh.shape.items()), tuple(d.id for d in mesh.devices.flat))
+    )
+
+
+def _runs_placer(mesh, n: int) -> Callable:
+    """Place arrays whose leading axis is the group's runs on ``mesh`` (identity without one)."""
+    if mesh is None:
+        return lambda tree: tree
+    from experiments import distributed
+
+    if n % mesh.size:
+        raise ValueError(
+            f"group size={n} is invalid on a mesh of {mesh.size} devices: expected a multiple "
+            "of the device count (configs that differ only in learning rate, warmup, schedule "
+            "or seed form one group)"
+        )
+    return lambda tree: distributed.shard_runs(tree, mesh, 0)
+
+
+def _run_group(configs: list[TrainConfig], cache_dir, progress, mesh=None) -> list[TrainResult]:
     c0, n = configs[0], len(configs)
+    # With a mesh, the group's runs axis is split over its devices (issue 8: one code path for
+    # 1 and N devices); every run's arithmetic is unchanged, only where it runs.
+    on_mesh = _runs_placer(mesh, n)
     task = tasks.build(c0.task, c0.model, c0.size, c0.data, cache_dir)
     stages = schedules.plan(c0, task.n_train)
     lrs = np.stack([schedules.learning_rates(c, task.n_train) for c in configs])
@@ -157,8 +196,12 @@ def _run_group(configs: list[TrainConfig], cache_dir, progress) -> list[TrainRes
     state = jax.vmap(_optimizer(c0, 1.0).init)(params)  # zeros: cheap without jit
     alive = jnp.ones(n, bool)
     div_step = jnp.full(n, -1, jnp.int32)
+    params, state, alive, div_step, keys = on_mesh((params, state, alive, div_step, keys))
+    # On a mesh each member lives on its own device; evaluation (one member at a time) takes a
+    # host copy so one executable serves them all.
+    host = mesh is not None
     evaluate, dt = _cached(
-        (task_key, "eval"), lambda: jax.jit(task.evaluate), (_member(params, 0, False), arrays)
+        (task_key, "eval"), lambda: jax.jit(task.evaluate), (_member(params, 0, host), arrays)
     )
     compile_s += dt
     names = lamb_ref.leaf_names(_member(params, 0))
@@ -175,7 +218,7 @@ def _run_group(configs: list[TrainConfig], cache_dir, progress) -> list[TrainRes
 
     def observe(step, samples, stage, lr_col, train_loss, alive_np, batch_size, n_evals_done):
         nonlocal compile_s
-        metrics = [evaluate(_member(params, i, False), arrays) for i in range(n)]
+        metrics = [evaluate(_member(params, i, host), arrays) for i in range(n)]
         loss, acc = (np.asarray([m[j] for m in metrics]) for j in (0, 1))
         epoch = samples / task.n_train
         for i in range(n):
@@ -193,7 +236,9 @@ def _run_group(configs: list[TrainConfig], cache_dir, progress) -> list[TrainRes
         if k and n_evals_done % k == 0:
             args = (params, state, keys, jnp.int32(step), jnp.int32(samples), arrays)
             fn, dt = _cached(
-                (key, "trust", batch_size, n), lambda: _make_trust(c0, task, batch_size), args
+                (key, "trust", batch_size, n, _mesh_key(mesh)),
+                lambda: _make_trust(c0, task, batch_size),
+                args,
             )
             compile_s += dt
             wn, gn, dn, un = (np.asarray(a) for a in fn(*args))
@@ -220,8 +265,8 @@ def _run_group(configs: list[TrainConfig], cache_dir, progress) -> list[TrainRes
                 arrays,
             )
             chunk, dt = _cached(
-                (key, "chunk", st.batch_size, C, n),
-                lambda b=st.batch_size: _make_chunk(c0, task, b),
+                (key, "chunk", st.batch_size, C, n, _mesh_key(mesh)),
+                lambda b=st.batch_size: _make_chunk(c0, task, b, mesh),
                 args,
             )
             compile_s += dt
@@ -269,6 +314,7 @@ def train_many(
     *,
     cache_dir=None,
     progress: Callable[[str], None] | None = None,
+    mesh=None,
 ) -> list[TrainResult]:
     """Train every config; runs differing only in traced fields are vmapped together.
 
@@ -276,6 +322,9 @@ def train_many(
         configs: the runs (any mix; grouped by :meth:`TrainConfig.static_key`).
         cache_dir: tokenizer/token-id cache directory (mlm), or None.
         progress: called with a short status line after every chunk.
+        mesh: a ``jax.sharding.Mesh`` (:func:`experiments.distributed.make_mesh`) to split each
+            group's runs over its devices (group sizes must be multiples of the device count),
+            or None for the default device. Results do not depend on it.
 
     Returns:
         One :class:`TrainResult` per config, in order.
@@ -290,7 +339,7 @@ def train_many(
     out: list = [None] * len(configs)
     for idx in groups.values():
         for i, r in zip(
-            idx, _run_group([configs[i] for i in idx], cache_dir, progress), strict=True
+            idx, _run_group([configs[i] for i in idx], cache_dir, progress, mesh), strict=True
         ):
             out[i] = r
     return out
