@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.list:
         for name, exp in registry.EXPERIMENTS.items():
-            print(f"{name:16} {exp.description}")
+            print(f"{name:20} {exp.description}")
         return 0
     unknown = sorted(set(args.only or []) - set(registry.EXPERIMENTS))
     if unknown:

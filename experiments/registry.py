@@ -54,6 +54,9 @@ def _registry() -> dict[str, Experiment]:
         bias_correction,
         conformance,
         heterogeneity,
+        lb_loss_vs_accuracy,
+        lb_optimizer_table,
+        lb_steps_to_target,
         lemmas,
         noise_density,
         rate,
@@ -72,6 +75,10 @@ def _registry() -> dict[str, Experiment]:
         lemmas.EXPERIMENT,
         baselines.EXPERIMENT,
         trust_ratios.EXPERIMENT,
+        # large-batch training at laptop scale (issue 6)
+        lb_optimizer_table.EXPERIMENT,
+        lb_loss_vs_accuracy.EXPERIMENT,
+        lb_steps_to_target.EXPERIMENT,
     ]
     return {e.name: e for e in entries}
 

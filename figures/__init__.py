@@ -23,6 +23,9 @@ from figures import (
     baselines,
     bias_correction,
     heterogeneity,
+    lb_loss_vs_accuracy,
+    lb_optimizer_table,
+    lb_steps_to_target,
     lemmas,
     noise_density,
     rate,
@@ -42,6 +45,9 @@ FIGURES: dict[str, ModuleType] = {
         bias_correction,
         baselines,
         lemmas,
+        lb_optimizer_table,
+        lb_loss_vs_accuracy,
+        lb_steps_to_target,
     )
 }
 FORMATS = ("png", "pdf")
