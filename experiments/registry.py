@@ -54,9 +54,12 @@ def _registry() -> dict[str, Experiment]:
         bias_correction,
         conformance,
         heterogeneity,
+        lb_appendix_variants,
         lb_loss_vs_accuracy,
         lb_optimizer_table,
+        lb_smoothness,
         lb_steps_to_target,
+        lb_trust_ratios,
         lemmas,
         noise_density,
         rate,
@@ -79,6 +82,9 @@ def _registry() -> dict[str, Experiment]:
         lb_optimizer_table.EXPERIMENT,
         lb_loss_vs_accuracy.EXPERIMENT,
         lb_steps_to_target.EXPERIMENT,
+        lb_trust_ratios.EXPERIMENT,
+        lb_appendix_variants.EXPERIMENT,
+        lb_smoothness.EXPERIMENT,
     ]
     return {e.name: e for e in entries}
 

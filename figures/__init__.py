@@ -23,9 +23,12 @@ from figures import (
     baselines,
     bias_correction,
     heterogeneity,
+    lb_appendix_variants,
     lb_loss_vs_accuracy,
     lb_optimizer_table,
+    lb_smoothness,
     lb_steps_to_target,
+    lb_trust_ratios,
     lemmas,
     noise_density,
     rate,
@@ -48,6 +51,9 @@ FIGURES: dict[str, ModuleType] = {
         lb_optimizer_table,
         lb_loss_vs_accuracy,
         lb_steps_to_target,
+        lb_trust_ratios,
+        lb_appendix_variants,
+        lb_smoothness,
     )
 }
 FORMATS = ("png", "pdf")
