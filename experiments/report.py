@@ -22,6 +22,11 @@ import pandas as pd
 from experiments.cache import atomic_write_text
 from experiments.claims import VERDICTS
 
+PROFILE_NOTE = {
+    "smoke": "smoke (CI sizes: a check that everything runs; its verdicts are not evidence)",
+    "default": "default (laptop scale)",
+    "full": "full (paper-like sizes)",
+}
 PACKAGES = ("numpy", "scipy", "jax", "jaxlib", "optax", "sympy", "pandas", "matplotlib")
 MARK = {"reproduced": "✅", "partially": "🟡", "not_reproduced": "❌", "not_applicable": "➖"}
 
@@ -69,6 +74,12 @@ def verdict_counts(claims: pd.DataFrame) -> dict[str, int]:
     return {v: int((claims["verdict"] == v).sum()) if len(claims) else 0 for v in VERDICTS}
 
 
+def profiles_line(manifest: dict) -> str:
+    """Which profile(s) the experiments in this report ran under."""
+    used = sorted({e["profile"] for e in manifest.values()})
+    return "Profile: " + ", ".join(PROFILE_NOTE.get(p, p) for p in used) + "."
+
+
 def _md_cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -86,6 +97,8 @@ def markdown(
         "# lamb-toolkit report: what reproduced",
         "",
         f"Regenerate with: `{command}`",
+        "",
+        profiles_line(manifest),
         "",
         f"{len(claims)} claims: "
         + ", ".join(f"{MARK[v]} {counts[v]} {v.replace('_', ' ')}" for v in VERDICTS)
@@ -154,6 +167,7 @@ def html_report(
         f"<style>{_CSS}</style></head><body>",
         "<h1>lamb-toolkit report: what reproduced</h1>",
         f"<p>Regenerate with: <code>{e(command)}</code></p>",
+        f"<p>{e(profiles_line(manifest))}</p>",
         "<p>"
         + e(f"{len(claims)} claims: ")
         + ", ".join(f"{MARK[v]} {counts[v]} {e(v.replace('_', ' '))}" for v in VERDICTS)
