@@ -47,6 +47,14 @@ MANIFEST = "manifest.json"
 # The code whose changes invalidate finished experiments (figures only read tables, so they are
 # not part of it; the entry script is wiring).
 FINGERPRINT_PACKAGES = ("lamb_ref", "theory", "experiments")
+# Modules that only format or judge finished tables (claims are re-derived on every run).
+FINGERPRINT_EXCLUDE = (
+    "experiments/report.py",
+    "experiments/claims.py",
+    "experiments/sweep.py",
+    "experiments/__main__.py",
+    "experiments/suites/_verdicts.py",
+)
 
 
 def code_fingerprint() -> str:
@@ -55,8 +63,13 @@ def code_fingerprint() -> str:
     h = hashlib.sha256()
     for pkg in FINGERPRINT_PACKAGES:
         for path in sorted((root / pkg).rglob("*")):
-            if path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
-                h.update(str(path.relative_to(root)).encode())
+            rel = path.relative_to(root).as_posix()
+            if (
+                path.suffix in (".py", ".json")
+                and "__pycache__" not in path.parts
+                and rel not in FINGERPRINT_EXCLUDE
+            ):
+                h.update(rel.encode())
                 h.update(path.read_bytes())
     return h.hexdigest()[:16]
 
