@@ -54,8 +54,12 @@ def _registry() -> dict[str, Experiment]:
         bias_correction,
         conformance,
         heterogeneity,
+        lb_adamw_tuning,
         lb_appendix_variants,
+        lb_batch_scaling,
+        lb_lars_vs_lamb,
         lb_loss_vs_accuracy,
+        lb_mixed_batch,
         lb_optimizer_table,
         lb_smoothness,
         lb_steps_to_target,
@@ -78,7 +82,12 @@ def _registry() -> dict[str, Experiment]:
         lemmas.EXPERIMENT,
         baselines.EXPERIMENT,
         trust_ratios.EXPERIMENT,
-        # large-batch training at laptop scale (issue 6)
+        # large-batch training at laptop scale (issue 6); lb_adamw_tuning reuses
+        # lb_batch_scaling's cached LAMB runs, so it comes after it
+        lb_batch_scaling.EXPERIMENT,
+        lb_adamw_tuning.EXPERIMENT,
+        lb_lars_vs_lamb.EXPERIMENT,
+        lb_mixed_batch.EXPERIMENT,
         lb_optimizer_table.EXPERIMENT,
         lb_loss_vs_accuracy.EXPERIMENT,
         lb_steps_to_target.EXPERIMENT,

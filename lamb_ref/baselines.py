@@ -129,7 +129,7 @@ def _adam_like(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask):
             # 1 - β and 1 - β^t in float32 or wider, rounded once: in bfloat16 β2 = 0.999
             # itself rounds to 1, which made v = 0 and the step NaN.
             wide = jnp.promote_types(g.dtype, jnp.float32)
-            w = lambda v: jnp.asarray(v, wide)  # noqa: E731
+            w = lambda v, wide=wide: jnp.asarray(v, wide)  # noqa: E731
             t = count.astype(wide)
             c1, c2 = s(1 - w(b1) ** t), s(1 - w(b2) ** t)
             m = s(b1) * mus[i] + s(1 - w(b1)) * g

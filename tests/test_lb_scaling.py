@@ -1,0 +1,317 @@
+"""The large-batch scaling suites (issue 6, group "scaling"): lb_batch_scaling, lb_lars_vs_lamb,
+lb_adamw_tuning and lb_mixed_batch.
+
+* The smoke profile of all four runs once (one shared result cache, as ``paper_reproduce.py``
+  uses it) and gives well-formed tables and claims; the AdamW-tuning suite reuses the batch-
+  scaling suite's LAMB runs from the cache.
+* Each ``claims`` gives the right verdict on small hand-made tables, reproducing and not
+  (booleans as the strings CSV gives back).
+* Each figure renders under Agg from a fixture cut from the default profile's tables
+  (``tests/data/figures/lb_*.csv``) and shows the series it promises.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from experiments.cache import Cache
+from experiments.claims import VERDICTS, Claim
+from experiments.registry import Context
+from experiments.suites import _lb_scaling as lb
+from experiments.suites import lb_adamw_tuning, lb_batch_scaling, lb_lars_vs_lamb, lb_mixed_batch
+from figures import lb_adamw_tuning as fig_adamw
+from figures import lb_batch_scaling as fig_bs
+from figures import lb_lars_vs_lamb as fig_ll
+from figures import lb_mixed_batch as fig_mb
+from figures import style
+
+DATA = Path(__file__).parent / "data" / "figures"
+# run order matters: lb_adamw_tuning takes its LAMB reference runs from lb_batch_scaling's cache
+SUITES = (lb_batch_scaling, lb_adamw_tuning, lb_mixed_batch, lb_lars_vs_lamb)
+FIGURES = {
+    "lb_batch_scaling": fig_bs,
+    "lb_adamw_tuning": fig_adamw,
+    "lb_mixed_batch": fig_mb,
+    "lb_lars_vs_lamb": fig_ll,
+}
+TABLES = {
+    "lb_batch_scaling": {"lb_batch_scaling", "lb_batch_scaling_rule"},
+    "lb_adamw_tuning": {"lb_adamw_tuning", "lb_adamw_tuning_grid"},
+    "lb_mixed_batch": {"lb_mixed_batch", "lb_mixed_batch_runs"},
+    "lb_lars_vs_lamb": {"lb_lars_vs_lamb", "lb_lars_vs_lamb_best"},
+}
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    """name -> (tables as read back from CSV, claims, progress messages, units)."""
+    root = tmp_path_factory.mktemp("lb_scaling")
+    cache = Cache(root / "cache")
+    out = {}
+    for mod in SUITES:
+        messages: list[str] = []
+        ctx = Context("smoke", cache, progress=messages.append)
+        tables = mod.EXPERIMENT.run(ctx)
+        back = {}
+        for name, df in tables.items():
+            df.to_csv(root / f"{name}.csv", index=False)
+            back[name] = pd.read_csv(root / f"{name}.csv")
+        out[mod.EXPERIMENT.name] = (back, mod.EXPERIMENT.claims(back), messages,
+                                    mod.EXPERIMENT.units(ctx))  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize("name", list(TABLES))
+def test_smoke_tables_and_claims_are_well_formed(smoke, name):
+    tables, claims, messages, units = smoke[name]
+    assert set(tables) == TABLES[name]
+    assert all(len(df) for df in tables.values())
+    assert len(messages) == units  # one progress call per config
+    assert claims and all(isinstance(c, Claim) for c in claims)
+    assert len({c.claim_id for c in claims}) == len(claims)
+    for c in claims:
+        assert c.verdict in VERDICTS
+        assert c.evidence.strip() and "table lb_" in c.evidence
+        assert c.figure == FIGURES[name].NAME == name
+        assert c.source.strip() and c.statement.strip()
+
+
+def test_smoke_runs_are_consistent(smoke):
+    runs = smoke["lb_batch_scaling"][0]["lb_batch_scaling"]
+    # √ rule: η(B) = η_ref √(B/B_ref), and the warmup is the same number of steps at every B
+    np.testing.assert_allclose(
+        runs["peak_lr"], runs["base_lr"] * np.sqrt(runs["batch_size"] / runs["ref_batch"])
+    )
+    assert runs.groupby(["optimizer", "base_lr"])["warmup_steps"].nunique().max() == 1
+    # the AdamW-tuning suite took its LAMB runs from lb_batch_scaling's cache
+    msgs = smoke["lb_adamw_tuning"][2]
+    lamb_msgs = [m for m in msgs if "LAMB reference" in m]
+    assert lamb_msgs and all(m.endswith("(cached)") for m in lamb_msgs)
+    mixed = smoke["lb_mixed_batch"][0]["lb_mixed_batch_runs"]
+    assert set(lb.as_bool(mixed["rewarmup"])) == {True, False}
+    assert (mixed["spike_ratio"] > 0).all()
+
+
+def test_check_doubling_names_the_parameter():
+    lb.check_doubling("batches", (32, 64, 128))
+    with pytest.raises(ValueError, match=r"batches=\(32, 96\)"):
+        lb.check_doubling("batches", (32, 96))
+
+
+def test_seed_stats_keeps_divergence_visible():
+    df = pd.DataFrame({"k": [1, 1, 2, 2], "v": [1.0, 3.0, 1.0, np.nan]})
+    st = lb.seed_stats(df, ["k"], "v").set_index("k")
+    assert st.loc[1, "mean"] == 2.0 and st.loc[1, "std"] == pytest.approx(np.sqrt(2))
+    assert np.isnan(st.loc[2, "mean"]) and st.loc[2, "n_diverged"] == 1
+    assert lb.separated(1.0, 0.1, 2.0, 0.1) and not lb.separated(1.0, 0.6, 2.0, 0.6)
+    assert not lb.separated(1.0, np.nan, 2.0, 0.1)  # no error bar: never separated
+
+
+# -- claims on hand-made tables ------------------------------------------------------------
+
+
+def _rule(curves: dict) -> pd.DataFrame:
+    """(optimizer, anchor) -> list of (mean, std) over B = 32, 64, 128."""
+    rows = []
+    for (opt, anchor), pts in curves.items():
+        for (mean, std), b, steps in zip(pts, (32, 64, 128), (100, 50, 25), strict=True):
+            rows.append({"optimizer": opt, "anchor": anchor, "anchor_batch": 32,
+                         "base_lr": 0.01, "batch_size": b, "total_steps": steps,
+                         "epochs": 10.0, "mean": mean, "std": std, "n": 3,
+                         "anchor_near_ties": 1, "grid_size": 4})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+FLAT = [(0.97, 0.005), (0.965, 0.005), (0.96, 0.005)]
+DROP = [(0.97, 0.005), (0.90, 0.005), (0.80, 0.005)]
+
+
+def _verdicts(claims) -> dict[str, str]:
+    return {c.claim_id: c.verdict for c in claims}
+
+
+def test_batch_scaling_claims_reproduced():
+    rule = _rule({("lamb", "smallest"): FLAT, ("lamb", "largest"): FLAT,
+                  ("adamw", "smallest"): DROP, ("adamw", "largest"): FLAT})  # fmt: skip
+    v = _verdicts(lb_batch_scaling.claims({"lb_batch_scaling_rule": rule}))
+    assert v == {"table1_lamb_flat": "reproduced", "table1_adamw_degrades": "reproduced",
+                 "table1_steps_halve": "reproduced"}  # fmt: skip
+
+
+def test_batch_scaling_claims_not_reproduced():
+    rule = _rule({("lamb", "smallest"): DROP, ("lamb", "largest"): DROP,
+                  ("adamw", "smallest"): FLAT, ("adamw", "largest"): FLAT})  # fmt: skip
+    rule.loc[rule["batch_size"] == 128, "total_steps"] = 40  # 50 -> 40 is no halving
+    v = _verdicts(lb_batch_scaling.claims({"lb_batch_scaling_rule": rule}))
+    assert v == {"table1_lamb_flat": "not_reproduced", "table1_adamw_degrades": "not_reproduced",
+                 "table1_steps_halve": "partially"}  # fmt: skip
+    # flat at one anchor only; AdamW drops more but within error bars
+    rule = _rule({("lamb", "smallest"): FLAT, ("lamb", "largest"): DROP,
+                  ("adamw", "smallest"): [(0.97, 0.05), (0.95, 0.05), (0.92, 0.05)]})  # fmt: skip
+    v = _verdicts(lb_batch_scaling.claims({"lb_batch_scaling_rule": rule}))
+    assert v["table1_lamb_flat"] == "partially" and v["table1_adamw_degrades"] == "partially"
+    assert _verdicts(lb_batch_scaling.claims({}))["table1_lamb_flat"] == "not_applicable"
+
+
+def _ll_tables(lamb_loss: float, lars_loss: float, std: float, diverged: dict) -> dict:
+    best = pd.DataFrame(
+        [{"optimizer": o, "batch_size": 512, "best_multiplier": 1.0, "mean": m, "std": std,
+          "n": 2, "grid_diverged": 0} for o, m in (("lamb", lamb_loss), ("lars", lars_loss))]
+    )  # fmt: skip
+    runs = pd.DataFrame(
+        [{"optimizer": o, "batch_size": b, "lr_multiplier": c, "seed": 0,
+          "final_eval_loss": np.nan if (o, b, c) in diverged else 6.0,
+          "diverged": str((o, b, c) in diverged), "diverged_step": diverged.get((o, b, c), -1)}
+         for o in ("lars", "lamb") for b in (32, 512) for c in (1.0, 3.0)]
+    )  # fmt: skip
+    return {"lb_lars_vs_lamb_best": best, "lb_lars_vs_lamb": runs}
+
+
+def test_lars_vs_lamb_claims():
+    t = _ll_tables(5.9, 6.2, 0.02, {("lars", 32, 3.0): 7, ("lars", 512, 3.0): 5})
+    v = _verdicts(lb_lars_vs_lamb.claims(t))
+    assert v == {"table2_lamb_beats_lars": "reproduced", "table2_lars_diverges_first": "reproduced"}
+    t = _ll_tables(6.2, 5.9, 0.02, {("lamb", 32, 3.0): 7, ("lars", 512, 3.0): 5})
+    v = _verdicts(lb_lars_vs_lamb.claims(t))
+    assert v == {"table2_lamb_beats_lars": "not_reproduced",
+                 "table2_lars_diverges_first": "not_reproduced"}  # fmt: skip
+    t = _ll_tables(5.9, 5.95, 0.05, {("lamb", 32, 3.0): 9, ("lars", 32, 3.0): 7})
+    claims = lb_lars_vs_lamb.claims(t)
+    assert _verdicts(claims) == {"table2_lamb_beats_lars": "partially",
+                                 "table2_lars_diverges_first": "partially"}  # fmt: skip
+    assert "LARS earlier at 1 of 1" in claims[1].evidence
+    none = _verdicts(lb_lars_vs_lamb.claims(_ll_tables(5.9, 6.2, 0.02, {})))
+    assert none["table2_lars_diverges_first"] == "not_applicable"  # nothing diverged: no order
+
+
+def _grid(adamw_best: float) -> pd.DataFrame:
+    rows = [{"optimizer": "adamw", "role": "tuned_grid", "warmup_fraction": w, "peak_lr": lr,
+             "mean": adamw_best - 0.05 * (w != 0.1 or lr != 0.08), "std": 0.01, "n": 2,
+             "n_diverged": 0, "warmup_steps": 2, "total_steps": 20, "batch_size": 1024}
+            for w in (0.05, 0.1) for lr in (0.04, 0.08)]  # fmt: skip
+    rows.append({"optimizer": "lamb", "role": "untuned_rule", "warmup_fraction": 0.2,
+                 "peak_lr": 0.4, "mean": 0.95, "std": 0.01, "n": 3, "n_diverged": 0,
+                 "warmup_steps": 4, "total_steps": 20, "batch_size": 1024})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+ADAMW_CASES = [(0.90, "reproduced"), (0.955, "partially"), (0.99, "not_reproduced")]
+
+
+@pytest.mark.parametrize(("adamw_best", "verdict"), ADAMW_CASES)
+def test_adamw_tuning_claim(adamw_best, verdict):
+    (claim,) = lb_adamw_tuning.claims({"lb_adamw_tuning_grid": _grid(adamw_best)})
+    assert claim.verdict == verdict
+    assert "warmup 0.1·T" in claim.evidence and "η = 0.08" in claim.evidence
+
+
+def _mixed(spikes: dict, finals: dict) -> pd.DataFrame:
+    """(peak_lr, rewarmup) -> spike ratios / final losses over seeds."""
+    rows = []
+    for (lr, rw), ratios in spikes.items():
+        for seed, (r, f) in enumerate(zip(ratios, finals[(lr, rw)], strict=True)):
+            rows.append({"peak_lr": lr, "rewarmup": str(rw), "seed": seed, "spike_ratio": r,
+                         "final_eval_loss": f, "mixed_batch": "1024,512", "switch_step": 51,
+                         "window_steps": 7})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_mixed_batch_claims():
+    spikes = {(0.1, False): [2.0, 2.2, 1.9], (0.1, True): [1.0, 1.01, 1.0],
+              (0.2, False): [3.0, 2.8, 3.1], (0.2, True): [1.1, 1.2, 1.1]}  # fmt: skip
+    finals = {(0.1, False): [0.9, 0.92, 0.91], (0.1, True): [0.7, 0.71, 0.7],
+              (0.2, False): [1.9, 1.8, 1.9], (0.2, True): [0.8, 0.8, 0.81]}  # fmt: skip
+    runs = _mixed(spikes, finals)
+    v = _verdicts(lb_mixed_batch.claims({"lb_mixed_batch_runs": runs}))
+    assert v == {"mixed_batch_spike": "reproduced", "mixed_batch_final": "reproduced"}
+    # no spike without re-warm-up at the first η (loss keeps falling): only partially
+    spikes[(0.1, False)] = [0.95, 0.96, 0.95]
+    finals[(0.2, False)] = [0.8, 0.8, 0.81]
+    v = _verdicts(lb_mixed_batch.claims({"lb_mixed_batch_runs": _mixed(spikes, finals)}))
+    assert v == {"mixed_batch_spike": "partially", "mixed_batch_final": "partially"}
+    for key in ((0.1, False), (0.2, False)):
+        spikes[key], finals[key] = [1.0, 1.0, 1.0], [0.5, 0.5, 0.5]
+    v = _verdicts(lb_mixed_batch.claims({"lb_mixed_batch_runs": _mixed(spikes, finals)}))
+    assert v == {"mixed_batch_spike": "not_reproduced", "mixed_batch_final": "not_reproduced"}
+
+
+# -- figures --------------------------------------------------------------------------------
+
+
+def _fixture(name: str) -> pd.DataFrame:
+    return pd.read_csv(DATA / f"{name}.csv")
+
+
+def _legend(ax) -> list[str]:
+    leg = ax.get_legend()
+    return [t.get_text() for t in leg.get_texts()] if leg else []
+
+
+@pytest.mark.parametrize("mod", list(FIGURES.values()), ids=list(FIGURES))
+def test_figure_contract(mod):
+    assert mod.TITLE.strip() and mod.CAPTION.strip().endswith(".")
+    assert (DATA / f"{mod.TABLE}.csv").is_file()
+    assert all((DATA / f"{t}.csv").is_file() for t in mod.EXTRA.values())
+    with pytest.raises(ValueError, match=f"figure '{mod.NAME}'"):
+        mod.make(pd.DataFrame({"x": [1]}), **{k: pd.DataFrame({"x": [1]}) for k in mod.EXTRA})
+
+
+def test_batch_scaling_figure():
+    table = _fixture("lb_batch_scaling_rule")
+    fig = fig_bs.make(table)
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(axes) == 3
+    for ax, anchor in zip(axes[:2], ("smallest", "largest"), strict=True):
+        assert ax.get_title().startswith(fig_bs.ANCHOR_TITLES[anchor])
+        labels = _legend(ax)
+        assert [s.split(" (")[0] for s in labels] == ["LAMB", "AdamW", "Adam"]
+        assert ax.get_xscale() == "log" and len(ax.collections) >= 3  # bands
+    steps = axes[2].get_lines()[0].get_ydata()
+    want = table.groupby("batch_size")["total_steps"].first().sort_index().to_numpy()
+    np.testing.assert_array_equal(steps, want)
+
+
+def test_adamw_tuning_figure():
+    table = _fixture("lb_adamw_tuning_grid")
+    fig = fig_adamw.make(table)
+    ax = fig.axes[0]
+    labels = _legend(ax)
+    warmups = sorted(table.loc[table["role"] == "tuned_grid", "warmup_fraction"].unique())
+    assert labels[: len(warmups)] == [f"AdamW, warmup {w:g}·T" for w in warmups]
+    assert any(s.startswith("LAMB untuned") for s in labels)
+    heat = fig.axes[1]
+    assert len(heat.images) == 1 and len(heat.patches) == 1  # the best cell outlined
+    assert heat.images[0].get_array().shape == (len(warmups), 6)
+
+
+def test_mixed_batch_figure():
+    table = _fixture("lb_mixed_batch")
+    fig = fig_mb.make(table)
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    lrs = sorted(table["peak_lr"].unique())
+    assert len(axes) == len(lrs) + 1
+    for ax, lr in zip(axes, lrs, strict=False):
+        assert _legend(ax) == ["with re-warm-up", "without re-warm-up"]
+        assert f"η = {lr:g}" in ax.get_title() and ax.get_yscale() == "log"
+    assert "batch switch" in _legend(axes[-1])
+
+
+def test_lars_vs_lamb_figure():
+    runs, best = _fixture("lb_lars_vs_lamb"), _fixture("lb_lars_vs_lamb_best")
+    fig = fig_ll.make(runs, best=best)
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert _legend(axes[0]) == [style.label("lamb"), style.label("lars")]
+    keys = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert {"LAMB", "LARS", "diverged"} <= set(keys)
+    assert {f"B = {b}" for b in best["batch_size"]} <= set(keys)
+    n_div = int(lb.as_bool(runs["diverged"]).sum())
+    crosses = [ln for ln in axes[1].get_lines() if ln.get_marker() == "x"]
+    assert sum(len(np.unique(ln.get_xdata())) for ln in crosses) >= min(n_div, 1)
