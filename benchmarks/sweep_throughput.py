@@ -19,11 +19,15 @@ import argparse
 import json
 import math
 import platform
+import sys
 import time
 from pathlib import Path
 
 import jax
 import numpy as np
+
+# Run as a script from anywhere: the project root on the path (no install needed).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from experiments.cache import atomic_write_text
 from experiments.optimizers import for_theorem
