@@ -19,6 +19,7 @@ from types import ModuleType
 
 import pandas as pd
 
+from experiments.cache import current_umask
 from figures import (
     baselines,
     bias_correction,
@@ -73,6 +74,12 @@ def tables_needed(name: str) -> dict[str, str]:
     return {"table": fig.TABLE, **fig.EXTRA}
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _save(fig, path: Path, fmt: str) -> None:
     # Written to a temporary file beside the target, then renamed: a reader never sees half a
     # file and an interrupted run leaves the previous figure in place.
@@ -82,6 +89,7 @@ def _save(fig, path: Path, fmt: str) -> None:
         # No creation date in the PDF, so identical tables give identical files.
         meta = {"CreationDate": None} if fmt == "pdf" else None
         fig.savefig(tmp, format=fmt, dpi=DPI, metadata=meta)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 -> the usual mode for new files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
