@@ -19,7 +19,6 @@ from types import ModuleType
 
 import pandas as pd
 
-from experiments.cache import current_umask
 from figures import (
     baselines,
     bias_correction,
