@@ -71,6 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--force", action="store_true", help="rerun experiments even if finished with this code"
     )
+    parser.add_argument(
+        "--devices",
+        default="1",
+        help="devices to split training runs over: an integer or 'all' (default 1)",
+    )
     args = parser.parse_args(argv)
     _ensure_installed()
     from tqdm import tqdm
@@ -87,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(
             f"--only {unknown} unknown; experiments are {list(registry.EXPERIMENTS)} (see --list)"
         )
+    mesh = _mesh(parser, args.devices)
     out = Path(args.out)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     names = args.only or list(registry.EXPERIMENTS)
@@ -96,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     done = {}
     for name in (bar := tqdm(names, desc=f"experiments ({args.profile})", unit="exp")):
         bar.set_postfix_str(name)
-        done |= sweep.run([name], args.profile, out, force=args.force)
+        done |= sweep.run([name], args.profile, out, force=args.force, mesh=mesh)
     claims = sweep.collect_claims(out)
     drawn = figures.render_all(out / "tables", out / "figures")
     for name, info in drawn.items():
@@ -126,6 +132,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"Report: {out / 'REPORT.md'} and {out / 'report.html'}")
     return 0
+
+
+def _mesh(parser: argparse.ArgumentParser, devices: str):
+    """None for one device, else a mesh over the first ``devices`` devices JAX sees."""
+    import jax
+
+    from experiments import distributed
+
+    n = jax.device_count() if devices == "all" else None
+    if n is None:
+        try:
+            n = int(devices)
+        except ValueError:
+            n = 0
+    if not 1 <= n <= jax.device_count():
+        parser.error(
+            f"--devices={devices!r} is invalid: expected 'all' or an integer in "
+            f"[1, {jax.device_count()}] (the devices JAX sees)"
+        )
+    return None if n == 1 else distributed.make_mesh(n)
 
 
 def _claim_ids(exp, out: Path) -> list[str]:

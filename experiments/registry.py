@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -20,11 +21,13 @@ PROFILES = ("smoke", "default", "full")
 
 @dataclass
 class Context:
-    """What an experiment gets: the profile, the result cache and a progress callback."""
+    """What an experiment gets: the profile, the result cache, a progress callback and the
+    device mesh training runs are split over (None: JAX's default device)."""
 
     profile: str
     cache: Cache = field(default_factory=lambda: Cache(None))
     progress: Callable[[str], None] = lambda text: None
+    mesh: Any = None
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:

@@ -103,11 +103,13 @@ def run(
     *,
     show_progress: bool = True,
     force: bool = False,
+    mesh=None,
 ) -> dict[str, dict]:
     """Run experiments ``names`` under ``profile``, skipping those already finished.
 
     An experiment finished under the same profile and code fingerprint (``manifest.json``) is not
-    rerun unless ``force``; an interrupted one restarts and reuses its cached units. Returns
+    rerun unless ``force``; an interrupted one restarts and reuses its cached units. Training
+    runs are split over ``mesh`` when one is given (results do not depend on it). Returns
     ``{name: manifest entry + {"cached": bool}}``.
     """
     unknown = [n for n in names if n not in EXPERIMENTS]
@@ -123,7 +125,7 @@ def run(
             done[name] = {**manifest[name], "cached": True}
             continue
         exp = EXPERIMENTS[name]
-        ctx = Context(profile, cache)
+        ctx = Context(profile, cache, mesh=mesh)
         bar = tqdm(total=exp.units(ctx), desc=name, disable=not show_progress, unit="unit")
 
         def progress(text: str, bar=bar) -> None:

@@ -90,7 +90,7 @@ def run_configs(
         where = cache_dir(ctx)
         if where is not None:
             enable_compilation_cache(str(Path(where) / "xla"))
-        results = train_many([configs[i] for i in todo], cache_dir=where)
+        results = train_many([configs[i] for i in todo], cache_dir=where, mesh=ctx.mesh)
         for i, r in zip(todo, results, strict=True):
             obj = _to_json(r)
             ctx.cache.store(_key(configs[i], tag), obj)

@@ -146,7 +146,7 @@ def _measure(ctx: Context, net: str) -> dict:
     where = cache_dir(ctx)
     if where is not None:
         enable_compilation_cache(str(Path(where) / "xla"))
-    results = train_many(configs(ctx, net), cache_dir=where)
+    results = train_many(configs(ctx, net), cache_dir=where, mesh=ctx.mesh)
     rows, meta = [], []
     for r in results:
         steps = sorted(r.checkpoints)

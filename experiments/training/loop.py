@@ -148,18 +148,31 @@ def _mesh_key(mesh) -> tuple | None:
     )
 
 
-def _runs_placer(mesh, n: int) -> Callable:
+def _fit_mesh(mesh, n: int):
+    """The mesh a group of ``n`` runs is split over: ``mesh`` if n is a multiple of its size;
+    else (one process, one mesh axis) its first gcd(n, size) devices, so every device holds the
+    same number of runs; None when that is one device."""
+    if mesh is None or n % mesh.size == 0:
+        return mesh
+    k = math.gcd(n, mesh.size)
+    if jax.process_count() > 1 or len(mesh.axis_names) != 1:
+        raise ValueError(
+            f"group size={n} is invalid on this mesh of {mesh.size} devices "
+            f"({jax.process_count()} processes, axes {mesh.axis_names}): expected a multiple of "
+            "the device count (configs that differ only in learning rate, warmup, schedule or "
+            "seed form one group)"
+        )
+    if k == 1:
+        return None
+    return jax.sharding.Mesh(np.asarray(mesh.devices.flat[:k]), mesh.axis_names)
+
+
+def _runs_placer(mesh) -> Callable:
     """Place arrays whose leading axis is the group's runs on ``mesh`` (identity without one)."""
     if mesh is None:
         return lambda tree: tree
     from experiments import distributed
 
-    if n % mesh.size:
-        raise ValueError(
-            f"group size={n} is invalid on a mesh of {mesh.size} devices: expected a multiple "
-            "of the device count (configs that differ only in learning rate, warmup, schedule "
-            "or seed form one group)"
-        )
     return lambda tree: distributed.shard_runs(tree, mesh, 0)
 
 
@@ -167,7 +180,8 @@ def _run_group(configs: list[TrainConfig], cache_dir, progress, mesh=None) -> li
     c0, n = configs[0], len(configs)
     # With a mesh, the group's runs axis is split over its devices (issue 8: one code path for
     # 1 and N devices); every run's arithmetic is unchanged, only where it runs.
-    on_mesh = _runs_placer(mesh, n)
+    mesh = _fit_mesh(mesh, n)
+    on_mesh = _runs_placer(mesh)
     task = tasks.build(c0.task, c0.model, c0.size, c0.data, cache_dir)
     stages = schedules.plan(c0, task.n_train)
     lrs = np.stack([schedules.learning_rates(c, task.n_train) for c in configs])
@@ -323,8 +337,9 @@ def train_many(
         cache_dir: tokenizer/token-id cache directory (mlm), or None.
         progress: called with a short status line after every chunk.
         mesh: a ``jax.sharding.Mesh`` (:func:`experiments.distributed.make_mesh`) to split each
-            group's runs over its devices (group sizes must be multiples of the device count),
-            or None for the default device. Results do not depend on it.
+            group's runs over its devices (a group whose size is not a multiple of the device
+            count uses the largest number of them that divides it, in one process), or None for
+            the default device. Results do not depend on it.
 
     Returns:
         One :class:`TrainResult` per config, in order.

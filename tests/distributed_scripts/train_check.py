@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 
@@ -11,6 +12,7 @@ import numpy as np
 
 from experiments import distributed
 from experiments.training import TrainConfig, train_many
+from experiments.training.loop import _fit_mesh
 
 
 def main(out: str) -> None:
@@ -48,11 +50,18 @@ def main(out: str) -> None:
         for p, q in zip(plain, sharded, strict=True)
     )
     spread = float(np.std([r.final["final_eval_loss"] for r in plain]))
-    try:
-        train_many(configs[:3], mesh=mesh)
-        group_error = ""
-    except ValueError as err:
-        group_error = str(err)
+    # groups of 3 (gcd with 8: one device) and 12 (split over 4 devices) give the same runs
+    three = [dataclasses.replace(c, seed=c.seed + 10) for c in configs[:3]]
+    twelve = configs + [dataclasses.replace(c, seed=c.seed + 20) for c in configs[:4]]
+    odd_diff = max(
+        max(
+            float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
+            for a, b in zip(jax.tree.leaves(p.params), jax.tree.leaves(q.params), strict=True)
+        )
+        for group in (three, twelve)
+        for p, q in zip(train_many(group), train_many(group, mesh=mesh), strict=True)
+    )
+    fitted = [0 if m is None else m.size for m in (_fit_mesh(mesh, 3), _fit_mesh(mesh, 12))]
     with open(out, "w") as fh:
         json.dump(
             {
@@ -60,7 +69,8 @@ def main(out: str) -> None:
                 "param_max_abs_diff": max(diffs),
                 "eval_loss_max_abs_diff": hist,
                 "final_loss_spread": spread,
-                "group_error": group_error,
+                "odd_group_max_abs_diff": odd_diff,
+                "fitted_devices": fitted,
             },
             fh,
         )
