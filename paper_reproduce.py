@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in (bar := tqdm(names, desc=f"experiments ({args.profile})", unit="exp")):
         bar.set_postfix_str(name)
         done |= sweep.run([name], args.profile, out, force=args.force, mesh=mesh)
-    claims = sweep.collect_claims(out)
+    ids: dict[str, list[str]] = {}
+    claims = sweep.collect_claims(out, ids)
     drawn = figures.render_all(out / "tables", out / "figures")
     for name, info in drawn.items():
         info |= {"title": figures.FIGURES[name].TITLE, "caption": figures.FIGURES[name].CAPTION}
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [("experiment", "time", "claims")]
     for name in names:
         entry = done[name]
-        mine = claims[claims["claim_id"].isin(_claim_ids(registry.EXPERIMENTS[name], out))]
+        mine = claims[claims["claim_id"].isin(ids.get(name, []))]
         counts = mine["verdict"].value_counts()
         rows.append(
             (
@@ -152,15 +153,6 @@ def _mesh(parser: argparse.ArgumentParser, devices: str):
             f"[1, {jax.device_count()}] (the devices JAX sees)"
         )
     return None if n == 1 else distributed.make_mesh(n)
-
-
-def _claim_ids(exp, out: Path) -> list[str]:
-    from experiments import sweep
-
-    tables = sweep.read_tables(out, exp.name)
-    if tables is None or exp.claims is None:
-        return []
-    return [c.claim_id for c in exp.claims(tables)]
 
 
 if __name__ == "__main__":

@@ -173,17 +173,21 @@ def read_tables(out: str | Path, name: str) -> dict[str, pd.DataFrame] | None:
     return tables
 
 
-def collect_claims(out: str | Path) -> pd.DataFrame:
+def collect_claims(out: str | Path, by_experiment: dict | None = None) -> pd.DataFrame:
     """Every finished experiment's claims, derived from its tables on disk -> ``claims.csv``.
 
     The ``profile`` an experiment ran under is not part of DESIGN's columns; it is in
-    ``manifest.json`` and in the report.
+    ``manifest.json`` and in the report. ``by_experiment``, if given, is filled with
+    ``{experiment: [claim_id, ...]}``.
     """
     claims = []
     for name, exp in EXPERIMENTS.items():
         tables = read_tables(out, name)
         if tables is not None and exp.claims is not None:
-            claims.extend(exp.claims(tables))
+            mine = exp.claims(tables)
+            claims.extend(mine)
+            if by_experiment is not None:
+                by_experiment[name] = [c.claim_id for c in mine]
     text = claims_mod.to_csv_text(claims)
     atomic_write_text(Path(out) / "claims.csv", text)
     return pd.read_csv(io.StringIO(text), keep_default_na=False)
