@@ -50,11 +50,18 @@ class Claim:
                 raise ValueError(f"claim {self.claim_id!r}: {f} must be a non-empty string")
 
 
+def as_bool(values: pd.Series) -> pd.Series:
+    """A boolean column as read back from CSV (bool, or the strings 'True'/'False')."""
+    if values.dtype == bool:
+        return values
+    return values.astype(str).str.strip().str.lower() == "true"
+
+
 def in_hypothesis_rows(validation: pd.DataFrame) -> pd.DataFrame:
     """The validation rows that may support a ``reproduced`` verdict (``in_hypothesis`` true)."""
     if validation.empty:
         return validation
-    return validation[validation["in_hypothesis"].astype(str).str.lower() == "true"]
+    return validation[as_bool(validation["in_hypothesis"])]
 
 
 def verdict_from_fraction(n_ok: int, n: int) -> str:

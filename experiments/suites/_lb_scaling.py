@@ -19,16 +19,13 @@ import math
 import numpy as np
 import pandas as pd
 
+from experiments.claims import as_bool  # noqa: F401 - used by the lb_* suites as lb.as_bool
+
 # λ = 0.01 for every decayed optimizer: the paper's default (PAPER.md §4.9, Appendix H).
 WEIGHT_DECAY = 0.01
 # Linear-epoch warmup, anchored where the paper states it: 1/5 of the run at the largest batch
 # (Table 4: 32K warms up for 0.2·15625 = 3125 steps; the same step count at every batch size).
 WARMUP_FRACTION_AT_MAX = 0.2
-
-
-def as_bool(values: pd.Series) -> pd.Series:
-    """A boolean column as read back from CSV (bool, or the strings 'True'/'False')."""
-    return values.astype(str).str.strip().str.lower() == "true"
 
 
 def seed_stats(df: pd.DataFrame, by: list[str], value: str) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from experiments.claims import Claim, in_hypothesis_rows, verdict_from_fraction
+from experiments.claims import Claim, as_bool, in_hypothesis_rows, verdict_from_fraction
 
 THEOREM_SOURCE = {
     "sgd": "Theorem 1 (SGD, Ghadimi & Lan 2013)",
@@ -27,13 +27,6 @@ RATE = {"sgd": "1/T", "lars": "1/T", "lamb_beta2_zero": "1/T", "lamb_beta2_pos":
 SLOPE_SLACK = 0.1
 # "Orders of magnitude" across layers (PAPER.md §6 item 9): at least a factor of 10.
 SPREAD_FACTOR = 10.0
-
-
-def as_bool(col: pd.Series) -> pd.Series:
-    """A CSV column of True/False (read back as bool or as strings) as booleans."""
-    if col.dtype == bool:
-        return col
-    return col.astype(str).str.strip().str.lower() == "true"
 
 
 def _fmt(x: float) -> str:

@@ -19,7 +19,7 @@ import pandas as pd
 
 import lamb_ref
 import lamb_ref.reference as R
-from experiments.claims import Claim, verdict_from_fraction
+from experiments.claims import Claim, as_bool, verdict_from_fraction
 from experiments.registry import Context, Experiment
 
 # Float64 identities after a few steps: the two sides differ only by rounding in different
@@ -174,7 +174,7 @@ def claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
     out = []
     for item, (source, statement) in STATEMENTS.items():
         g = df[df["item"] == item] if len(df) else df
-        holds = g["holds"].astype(str).str.lower() == "true" if len(g) else g
+        holds = as_bool(g["holds"]) if len(g) else g
         eq = g[g["expected"] == "equal"] if len(g) else g
         ne = g[g["expected"] == "different"] if len(g) else g
         ev = (

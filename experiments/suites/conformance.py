@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from experiments.claims import Claim, verdict_from_fraction
+from experiments.claims import Claim, as_bool, verdict_from_fraction
 from experiments.registry import Context, Experiment
 
 
@@ -28,7 +28,7 @@ def claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
     df = tables.get("conformance", pd.DataFrame())
     out = []
     for library, g in df.groupby("library", sort=True) if len(df) else []:
-        ok = g["agrees"].astype(str).str.lower() == "true"
+        ok = as_bool(g["agrees"])
         worst = max(g["max_abs_diff_numpy"].max(), g["max_abs_diff_jax"].max())
         name = library.split("==")[0]
         out.append(

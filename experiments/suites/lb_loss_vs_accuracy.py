@@ -26,11 +26,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments.claims import Claim
+from experiments.claims import Claim, as_bool
 from experiments.registry import Context, Experiment
 from experiments.suites import lb_optimizer_table as table
 from experiments.suites._training import histories, run_configs
-from experiments.suites._verdicts import as_bool
 
 FIGURE = "lb_loss_vs_accuracy"
 # A run that learned: well above chance (0.1 on ten classes), so the comparison is between

@@ -24,10 +24,9 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from experiments.claims import Claim
+from experiments.claims import Claim, as_bool
 from experiments.registry import Context, Experiment
 from experiments.suites._training import run_configs, summaries
-from experiments.suites._verdicts import as_bool
 from experiments.training import TrainConfig
 
 FIGURE = "lb_optimizer_table"

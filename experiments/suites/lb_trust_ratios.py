@@ -20,11 +20,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from experiments.claims import Claim, verdict_from_fraction
+from experiments.claims import Claim, as_bool, verdict_from_fraction
 from experiments.registry import Context, Experiment
 from experiments.suites import _lb_layers as B
 from experiments.suites._training import run_configs, summaries, trust_tables
-from experiments.suites._verdicts import as_bool
 
 FIGURE = "lb_trust_ratios"
 OPTIMIZERS = ("lamb", "lars")
