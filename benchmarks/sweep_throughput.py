@@ -1,16 +1,22 @@
 """Theorem-validation sweep throughput: the JAX runner vs looping the NumPy reference in Python.
 
-    python benchmarks/sweep_throughput.py [--seeds 256] [--T 1024] [--d 10000] [--layers 10]
-                                          [--numpy-runs 2] [--out results/benchmarks/sweep.json]
+    python benchmarks/sweep_throughput.py [--out results/benchmarks/sweep_throughput.json]
+    python benchmarks/sweep_throughput.py --quick          # tiny sizes, a smoke test (~20 s)
 
-Both do the same work per run and step: the exact gradient of a separable cosine objective,
-a Gaussian minibatch mean drawn exactly (N(0, σ̃²/b), b = T), one LAMB step (β1 = β2 = ε = 0,
-φ = clip(·, 0.5, 2): Theorem 3's β2 = 0 setting) and the measures the theorems need
-(‖∇f‖², per-layer norms, ‖∇f‖_1, f). The JAX side is ``experiments.runner.simulate`` (jit +
-lax.scan, vmapped over seeds); the NumPy side is ``lamb_ref.reference.lamb`` in a Python loop
-over seeds and steps. Throughput is runs × steps per second; the NumPy loop runs fewer seeds
-(its cost is linear in them) and the ratio is of throughputs. The JAX time includes neither
-compilation (reported separately) nor the host transfer of the inputs.
+Both sides do the same work per run and step: the exact gradient of a separable cosine
+objective, a Gaussian minibatch mean drawn exactly (N(0, σ̃²/b), b = T), one LAMB step
+(β1 = β2 = ε = 0, φ = clip(·, 0.5, 2): Theorem 3's β2 = 0 setting) and the measures the theorems
+need (‖∇f‖², per-layer norms, ‖∇f‖_1, f). The JAX side is ``experiments.runner.simulate`` (jit +
+lax.scan, vmapped over seeds), on one device and with the seeds split over ``--devices`` devices
+(a ``jax.sharding`` mesh; on a CPU those are host devices, one per core, forced before JAX
+starts); the NumPy side is ``lamb_ref.reference.lamb`` in a Python loop over seeds and steps.
+Throughput is runs × steps per second; the NumPy loop runs fewer seeds (its cost is linear in
+them) and the speed-up is the ratio of throughputs. JAX times exclude compilation (reported
+separately) and are medians of ``--repeats`` calls.
+
+The sizes (``SIZES``) are those of the validation suites: d = 64 in 4 layers is the default
+profile's instance (``rate``, ``baselines``; ``heterogeneity`` uses 8 x 8), d = 512 in 8 layers
+the full profile's, and d = 10^4 in 10 layers a larger one for scale.
 """
 
 from __future__ import annotations
@@ -18,27 +24,60 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import sys
 import time
 from pathlib import Path
 
-import jax
-import numpy as np
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument(
+        "--devices",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="devices to split the seeds over in the mesh rows (default: one per CPU core)",
+    )
+    p.add_argument("--repeats", type=int, default=3, help="timed JAX calls per row (median)")
+    p.add_argument("--quick", action="store_true", help="tiny sizes and few steps (smoke test)")
+    p.add_argument("--out", default="results/benchmarks/sweep_throughput.json")
+    return p
+
+
+if __name__ == "__main__":
+    # The CPU device count is fixed when JAX starts: force the host devices before importing it.
+    _n = _parser().parse_known_args()[0].devices
+    if _n > 1 and "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+        os.environ["XLA_FLAGS"] = (
+            os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={_n}"
+        ).strip()
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
 
 # Run as a script from anywhere: the project root on the path (no install needed).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from experiments.cache import atomic_write_text
-from experiments.optimizers import for_theorem
-from experiments.runner import simulate
-from experiments.spec import InstanceSpec, build
-from lamb_ref import reference as R
+from experiments.cache import atomic_write_text  # noqa: E402
+from experiments.optimizers import for_theorem  # noqa: E402
+from experiments.runner import clear_cache, simulate  # noqa: E402
+from experiments.spec import InstanceSpec, build  # noqa: E402
+from lamb_ref import reference as R  # noqa: E402
+
+TARGET = 100.0
+# (label, d, layers, JAX seeds, T, NumPy runs)
+SIZES = (
+    ("default profile", 64, 4, 256, 1024, 4),
+    ("full profile", 512, 8, 128, 1024, 2),
+    ("large", 10_000, 10, 32, 256, 2),
+)
+QUICK_SIZES = (("quick", 16, 2, 16, 64, 2),)
 
 
 def _spec(d: int, layers: int) -> InstanceSpec:
     if d % layers:
-        raise SystemExit(f"--d={d} must be a multiple of --layers={layers}")
+        raise SystemExit(f"d={d} must be a multiple of layers={layers}")
     return InstanceSpec(
         family="separable_cosine",
         layer_sizes=(d // layers,) * layers,
@@ -52,19 +91,26 @@ def _spec(d: int, layers: int) -> InstanceSpec:
     )
 
 
-def jax_throughput(built, T: int, seeds: int, eta: float) -> dict:
+def jax_throughput(built, T: int, seeds: int, eta: float, repeats: int, mesh=None) -> dict:
     opt = for_theorem("lamb_beta2_zero", built.spec.phi, built.spec.beta2)
+    clear_cache()  # a fresh compilation per row, so first_call_seconds is comparable
     start = time.perf_counter()
-    simulate(built, opt, T, T, [eta], seeds, jax.random.key(0))  # compile + first run
+    simulate(built, opt, T, T, [eta], seeds, jax.random.key(0), mesh=mesh)
     first = time.perf_counter() - start
     times = []
-    for rep in range(2):
+    for rep in range(repeats):
         start = time.perf_counter()
-        res = simulate(built, opt, T, T, [eta], seeds, jax.random.key(rep + 1))
+        res = simulate(built, opt, T, T, [eta], seeds, jax.random.key(rep + 1), mesh=mesh)
         times.append(time.perf_counter() - start)
-    assert np.all(np.isfinite(res.mean["grad_sq"]))
+    if not np.all(np.isfinite(res.mean["grad_sq"])):
+        raise RuntimeError("the JAX runner produced a non-finite ‖∇f‖²")
     best = float(np.median(times))
-    return {"seconds": best, "first_call_seconds": first, "run_steps_per_s": seeds * T / best}
+    return {
+        "seconds": best,
+        "samples_s": times,
+        "first_call_seconds": first,
+        "run_steps_per_s": seeds * T / best,
+    }
 
 
 def numpy_throughput(built, T: int, runs: int, eta: float) -> dict:
@@ -94,52 +140,91 @@ def numpy_throughput(built, T: int, runs: int, eta: float) -> dict:
             }
             upd, state = opt.update(g, state, x)
             x = R.apply_updates(x, upd)
-        assert np.all(np.isfinite(acc))
+        if not np.all(np.isfinite(acc)):
+            raise RuntimeError("the NumPy loop produced a non-finite measure")
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "runs": runs, "run_steps_per_s": runs * T / seconds}
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--seeds", type=int, default=256)
-    p.add_argument("--T", type=int, default=1024)
-    p.add_argument("--d", type=int, default=10_000)
-    p.add_argument("--layers", type=int, default=10)
-    p.add_argument("--numpy-runs", type=int, default=2)
-    p.add_argument("--out", default="results/benchmarks/sweep_throughput.json")
-    args = p.parse_args(argv)
-    built = build(_spec(args.d, args.layers))
+def bench(label, d, layers, seeds, T, numpy_runs, devices, repeats) -> dict:
+    from experiments.distributed import make_mesh
+
+    built = build(_spec(d, layers))
     eta = 0.01
-    print(f"d={args.d} in {args.layers} layers, T={args.T}, {args.seeds} seeds (JAX) ...")
-    jx = jax_throughput(built, args.T, args.seeds, eta)
-    print(f"  JAX runner : {jx['run_steps_per_s']:12.0f} run-steps/s ({jx['seconds']:.2f} s)")
-    npy = numpy_throughput(built, args.T, args.numpy_runs, eta)
-    print(f"  NumPy loop : {npy['run_steps_per_s']:12.0f} run-steps/s ({npy['seconds']:.2f} s)")
-    speedup = jx["run_steps_per_s"] / npy["run_steps_per_s"]
-    print(f"  speed-up   : {speedup:.1f}x (target >= 100x)")
+    print(f"{label}: d={d} in {layers} layers, T={T}, {seeds} seeds", flush=True)
+    npy = numpy_throughput(built, T, numpy_runs, eta)
+    print(f"  NumPy loop          : {npy['run_steps_per_s']:12.0f} run-steps/s", flush=True)
+    row = {"label": label, "d": d, "layers": layers, "T": T, "seeds": seeds, "numpy": npy}
+    meshes = {1: None}
+    if devices > 1:
+        if seeds % devices:
+            raise SystemExit(f"--devices={devices} must divide the seeds ({seeds}) of {label!r}")
+        meshes[devices] = make_mesh(devices)
+    row["jax"] = {}
+    for n, mesh in meshes.items():
+        jx = jax_throughput(built, T, seeds, eta, repeats, mesh)
+        jx["speedup"] = jx["run_steps_per_s"] / npy["run_steps_per_s"]
+        row["jax"][str(n)] = jx
+        print(
+            f"  JAX, {n} device{'s' if n > 1 else ' '}     : {jx['run_steps_per_s']:12.0f} "
+            f"run-steps/s  ({jx['speedup']:.0f}x)",
+            flush=True,
+        )
+    return row
+
+
+def table(rows: list[dict]) -> str:
+    ns = sorted({int(n) for r in rows for n in r["jax"]})
+    head = "| sweep | d (layers) | seeds × T | NumPy loop |" + "".join(
+        f" JAX, {n} device{'s' if n > 1 else ''} | speed-up |" for n in ns
+    )
+    out = [head, "|" + "---|" * (4 + 2 * len(ns))]
+    for r in rows:
+        cells = [f"{r['label']}", f"{r['d']} ({r['layers']})", f"{r['seeds']} × {r['T']}"]
+        cells.append(f"{r['numpy']['run_steps_per_s']:,.0f}/s")
+        for n in ns:
+            jx = r["jax"].get(str(n))
+            cells += (
+                [f"{jx['run_steps_per_s']:,.0f}/s", f"{jx['speedup']:.0f}×"] if jx else ["", ""]
+            )
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.devices < 1 or args.devices > jax.device_count():
+        raise SystemExit(
+            f"--devices={args.devices} is invalid: expected 1..{jax.device_count()} (the devices "
+            "JAX sees; on a CPU run the script directly so that it can force host devices)"
+        )
+    if args.repeats < 1:
+        raise SystemExit(f"--repeats={args.repeats} is invalid: expected an integer >= 1")
+    rows = [bench(*s, args.devices, args.repeats) for s in (QUICK_SIZES if args.quick else SIZES)]
+    print()
+    print(table(rows))
+    best = {r["label"]: max(j["speedup"] for j in r["jax"].values()) for r in rows}
+    for label, s in best.items():
+        verdict = "met" if s >= TARGET else "NOT met"
+        print(f"target {label}: speed-up >= {TARGET:.0f}x: {s:.0f}x {verdict}")
     record = {
         "benchmark": "sweep_throughput",
-        "d": args.d,
-        "layers": args.layers,
-        "T": args.T,
-        "seeds": args.seeds,
-        "jax": jx,
-        "numpy": npy,
-        "speedup": speedup,
-        "target": 100.0,
-        "meets_target": bool(speedup >= 100.0),
+        "rows": rows,
+        "target": TARGET,
+        "meets_target": {label: bool(s >= TARGET) for label, s in best.items()},
         "machine": {
-            "cpu_count": __import__("os").cpu_count(),
+            "cpu_count": os.cpu_count(),
             "platform": platform.platform(),
+            "processor": platform.processor(),
             "jax": jax.__version__,
-            "device": str(jax.devices()[0]),
+            "devices": [str(d) for d in jax.devices()],
         },
         "command": "python benchmarks/sweep_throughput.py "
-        + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k != "out"),
+        + " ".join(sys.argv[1:] if argv is None else argv),
     }
     atomic_write_text(Path(args.out), json.dumps(record, indent=2))
     print(f"wrote {args.out}")
-    return 0 if math.isfinite(speedup) else 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -32,3 +32,7 @@ PER_SHARD_MIN_DIFF = 1e-6
 # but XLA may vectorise a 1-run shard differently from an 8-run batch; a few float32 ulps
 # (6e-8 each) per step over ~25 steps of parameters of size O(1).
 SHARDED_F32_ABS = 1e-5
+# cos/sin read off e^{ix} vs jnp.cos/jnp.sin (float64): XLA expands exp(0 + ix) into cos x and
+# sin x times exp(0) = 1, so they agree exactly today; 2 ulps of 1 allows another expansion.
+CIS_F64_ABS = 4.5e-16
+CIS_F32_ABS = 2 * 2.0**-24  # the same, 2 float32 ulps of 1
