@@ -74,10 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--devices",
         default="1",
-        help="devices to split training runs over: an integer or 'all' (default 1)",
+        help="devices to split training runs and validation seeds over: an integer N (on a CPU, "
+        "N host devices, e.g. one per core) or 'all' (every device JAX sees); default 1",
     )
     args = parser.parse_args(argv)
     _ensure_installed()
+    _force_host_devices(args.devices)
     from tqdm import tqdm
 
     import figures
@@ -133,6 +135,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"Report: {out / 'REPORT.md'} and {out / 'report.html'}")
     return 0
+
+
+def _force_host_devices(devices: str) -> None:
+    """Give a CPU ``devices`` host devices (XLA fixes their count when JAX starts).
+
+    Only the CPU platform reads the flag, so on a GPU or TPU machine it changes nothing there; a
+    count the user already set in ``XLA_FLAGS`` is kept.
+    """
+    flags = os.environ.get("XLA_FLAGS", "")
+    if devices.isdigit() and int(devices) > 1 and "host_platform_device_count" not in flags:
+        flag = f"--xla_force_host_platform_device_count={int(devices)}"
+        os.environ["XLA_FLAGS"] = f"{flags} {flag}".strip()
 
 
 def _mesh(parser: argparse.ArgumentParser, devices: str):

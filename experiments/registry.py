@@ -22,7 +22,8 @@ PROFILES = ("smoke", "default", "full")
 @dataclass
 class Context:
     """What an experiment gets: the profile, the result cache, a progress callback and the
-    device mesh training runs are split over (None: JAX's default device)."""
+    device mesh training runs and validation seeds are split over (None: JAX's default device;
+    results do not depend on it beyond the last bits of vectorised arithmetic)."""
 
     profile: str
     cache: Cache = field(default_factory=lambda: Cache(None))

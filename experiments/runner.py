@@ -165,7 +165,9 @@ def simulate_many(
         trace_every: record ``grad_sq``, ``f`` and the trust ratios every this many steps
             (one setting only; must divide T).
         mesh: a ``jax.sharding.Mesh`` (``experiments.distributed.make_mesh``) to split the
-            seeds over (n_seeds a multiple of its size); None runs on the default device.
+            seeds over: all its devices when n_seeds is a multiple of its size, else the first
+            gcd(n_seeds, size) (``experiments.distributed.fit_mesh``); None runs on the default
+            device. Each seed's arithmetic is the same on any device.
 
     The scan runs max(Ts) steps for every setting (shorter runs are frozen once done), so
     grouping very different T's trades compute for compilations.
@@ -196,8 +198,10 @@ def simulate_many(
     )(jnp.stack(list(keys)))
     args = (built.noise.init(), seed_keys, jnp.asarray(etas), jnp.asarray(Ts), jnp.asarray(bs))
     if mesh is not None:  # seeds are independent runs: split their axis over the devices
-        from experiments.distributed import gather, shard_runs
+        from experiments.distributed import fit_mesh, gather, shard_runs
 
+        mesh = fit_mesh(mesh, n_seeds)
+    if mesh is not None:
         args = shard_runs(args, mesh, in_axes=(None, 1, None, None, None))
     mean, final_f, final_sq, trace = fn(*args)
     if mesh is not None:

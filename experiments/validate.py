@@ -192,6 +192,7 @@ def validate(
     eta: float | None = None,
     batch_size: int | None = None,
     progress=None,
+    mesh=None,
 ) -> pd.DataFrame:
     """Rows for ``theorem`` on ``built`` at each T (prescribed b = T and η unless overridden).
 
@@ -200,6 +201,7 @@ def validate(
         eta, batch_size: override the prescription (the rows then fail ``prescribed eta`` /
             ``b = T`` and are not in hypothesis).
         progress: optional callable(str), called once per T.
+        mesh: devices to split the seeds over (see ``experiments.runner.simulate_many``).
     """
     if theorem not in theory.THEOREMS:
         raise ValueError(f"theorem={theorem!r} is invalid: expected one of {list(theory.THEOREMS)}")
@@ -228,6 +230,7 @@ def validate(
             [[plan[T][1]] for T in group],
             n_seeds,
             [jax.random.key(plan[T][3]) for T in group],
+            mesh=mesh,
         )
         for T, res in zip(group, results, strict=True):
             rows[T] = summarise(built, theorem, opt, res, plan[T][3], experiment=experiment)

@@ -24,9 +24,9 @@ from experiments import _hvp
 from experiments.objectives import (
     FAMILIES,
     Objective,
+    cos_sin,
     make_objective,
     nqm_sigma_coord,
-    cos_sin,
     teacher_student_estimation_points,
 )
 from tests.tolerances import CIS_F32_ABS, CIS_F64_ABS
@@ -491,9 +491,7 @@ def test_bad_points():
 def test_cos_sin_matches_jnp_cos_and_sin():
     """The objectives' shared e^{ix} pair is cos x and sin x, to the last bits, in float64 and
     float32, eagerly and under jit, for small, large, negative and zero arguments."""
-    x = np.concatenate(
-        [np.linspace(-40.0, 40.0, 4001), [0.0, -0.0, 1e-300, np.pi / 2, 1e6 + 0.5]]
-    )
+    x = np.concatenate([np.linspace(-40.0, 40.0, 4001), [0.0, -0.0, 1e-300, np.pi / 2, 1e6 + 0.5]])
     for dtype, tol in ((jnp.float64, CIS_F64_ABS), (jnp.float32, CIS_F32_ABS)):
         xs = jnp.asarray(x, dtype)
         for fn in (cos_sin, jax.jit(cos_sin)):

@@ -5,7 +5,8 @@ Three small pieces, no engine of our own:
 - :mod:`~experiments.distributed.cluster`: :func:`initialize` (``jax.distributed.initialize``
   with validated arguments, ``LAMB_*`` variables or JAX's SLURM/TPU/Open MPI auto-detection)
   and the CLI helpers :func:`add_distributed_args` / :func:`initialize_from_args`;
-- :mod:`~experiments.distributed.mesh`: :func:`make_mesh` over all global devices, per-leaf
+- :mod:`~experiments.distributed.mesh`: :func:`make_mesh` over all global devices,
+  :func:`fit_mesh` (the devices n independent runs are split over), per-leaf
   :func:`param_specs`, :func:`place` / :func:`place_batch` and :func:`gather`;
 - :mod:`~experiments.distributed.step`: :func:`sharded_train_step` (one jitted data-parallel
   step for 1 or N devices, any optax optimizer) and :func:`shard_runs` (split a vmapped sweep's
@@ -29,6 +30,7 @@ from experiments.distributed.cluster import (
 from experiments.distributed.mesh import (
     DATA,
     check_specs,
+    fit_mesh,
     gather,
     make_mesh,
     param_specs,
@@ -49,6 +51,7 @@ __all__ = [
     "TrainStep",
     "add_distributed_args",
     "check_specs",
+    "fit_mesh",
     "gather",
     "initialize",
     "initialize_from_args",

@@ -30,6 +30,29 @@ def _fail(name: str, value: Any, allowed: str) -> None:
     raise ValueError(f"{name}={value!r} is invalid: {allowed}")
 
 
+def fit_mesh(mesh: Mesh | None, n: int) -> Mesh | None:
+    """The mesh ``n`` independent runs are split over: ``mesh`` itself if n is a multiple of its
+    size; else (one process, one mesh axis) its first gcd(n, size) devices, so that every device
+    holds the same number of runs; None (JAX's default device) when that is one device.
+
+    Raises:
+        ValueError: n does not divide over a multi-process or multi-axis mesh.
+    """
+    if mesh is None or n % mesh.size == 0:
+        return mesh
+    k = math.gcd(n, mesh.size)
+    if jax.process_count() > 1 or len(mesh.axis_names) != 1:
+        _fail(
+            "runs",
+            n,
+            f"expected a multiple of the {mesh.size} devices of this mesh "
+            f"({jax.process_count()} processes, axes {mesh.axis_names})",
+        )
+    if k == 1:
+        return None
+    return Mesh(np.asarray(mesh.devices.flat[:k]), mesh.axis_names)
+
+
 def make_mesh(
     n_devices: int | None = None,
     axis_names: Sequence[str] = (DATA,),

@@ -81,7 +81,7 @@ def run(ctx: Context) -> dict[str, pd.DataFrame]:
             seed = stats.seed_from("baselines", spec.spec_hash, T, seeds)  # same noise for all
 
             def compute(opt=opt, seed=seed, bt=bt, spec=spec):
-                res = simulate(bt, opt, T, T, grid, seeds, jax.random.key(seed))
+                res = simulate(bt, opt, T, T, grid, seeds, jax.random.key(seed), mesh=ctx.mesh)
                 return _summarise(spec, opt, "grid", grid, res, seed)
 
             key = ["baselines", spec.to_dict(), opt.name, list(opt.hyper), T, seeds, list(grid)]
@@ -91,7 +91,7 @@ def run(ctx: Context) -> dict[str, pd.DataFrame]:
             opt = for_theorem(thm, spec.phi, spec.beta2)
             eta = prescribed_eta(thm, bt, T)
             seed = stats.seed_from("baselines", spec.spec_hash, T, seeds)
-            res = simulate(bt, opt, T, T, [eta], seeds, jax.random.key(seed))
+            res = simulate(bt, opt, T, T, [eta], seeds, jax.random.key(seed), mesh=ctx.mesh)
             rows += _summarise(spec, opt, f"prescribed ({thm})", [eta], res, seed)
     grid_rows = pd.DataFrame(rows)
     tuned = grid_rows[grid_rows["eta_rule"] == "grid"].copy()

@@ -62,6 +62,7 @@ def run(ctx: Context) -> dict[str, pd.DataFrame]:
                 cache=ctx.cache,
                 experiment="heterogeneity",
                 progress=ctx.progress,
+                mesh=ctx.mesh,
             )
             for thm in THEOREMS
         }

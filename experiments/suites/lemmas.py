@@ -66,7 +66,7 @@ def _normalisation_bias(ctx, noise: str, b: int, seeds: int) -> dict:
     opt = for_theorem("lars", bt.spec.phi, bt.spec.beta2)
     T = 32
     seed = stats.seed_from("normalisation_bias", bt.spec.spec_hash, b)
-    res = simulate(bt, opt, T, b, [0.05], seeds, jax.random.key(seed))
+    res = simulate(bt, opt, T, b, [0.05], seeds, jax.random.key(seed), mesh=ctx.mesh)
     lhs = res.mean["nb_lhs"][0]  # (seeds, h): per-seed average over t of the lemma's lhs
     bound = 2 * np.asarray(bt.noise.sigma) / math.sqrt(b)
     ratio = lhs.mean(0) / bound

@@ -64,6 +64,7 @@ def run(ctx: Context) -> dict[str, pd.DataFrame]:
                     cache=ctx.cache,
                     experiment="noise_density",
                     progress=ctx.progress,
+                    mesh=ctx.mesh,
                 )
                 frames.append(rows)
                 row = rows.iloc[0]

@@ -85,6 +85,7 @@ def run(ctx: Context) -> dict[str, pd.DataFrame]:
                     cache=ctx.cache,
                     experiment="rate",
                     progress=ctx.progress,
+                    mesh=ctx.mesh,
                 )
             )
     rows = pd.concat(frames, ignore_index=True)

@@ -76,6 +76,7 @@ def _grid(ctx: Context) -> pd.DataFrame:
                             cache=ctx.cache,
                             experiment="tightness",
                             progress=ctx.progress,
+                            mesh=ctx.mesh,
                         )
                     )
     out = pd.concat(frames, ignore_index=True)
@@ -127,6 +128,7 @@ def _evaluate(ctx, theorem, c, seeds, tag) -> pd.Series:
         cache=ctx.cache,
         experiment="tightness",
         progress=ctx.progress,
+        mesh=ctx.mesh,
     ).iloc[0]
     return row
 

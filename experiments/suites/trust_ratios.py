@@ -42,7 +42,9 @@ def run(ctx: Context) -> dict[str, pd.DataFrame]:
         seed = stats.seed_from("trust_ratios", spec.spec_hash, thm, T, seeds)
 
         def compute(opt=opt, eta=eta, seed=seed, thm=thm):
-            res = simulate(bt, opt, T, T, [eta], seeds, jax.random.key(seed), trace_every=every)
+            res = simulate(
+                bt, opt, T, T, [eta], seeds, jax.random.key(seed), trace_every=every, mesh=ctx.mesh
+            )
             ratios = res.trace["trust_ratio"][0]  # (seeds, K, h)
             out = []
             for k, t in enumerate(res.trace_t):

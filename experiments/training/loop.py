@@ -149,22 +149,16 @@ def _mesh_key(mesh) -> tuple | None:
 
 
 def _fit_mesh(mesh, n: int):
-    """The mesh a group of ``n`` runs is split over: ``mesh`` if n is a multiple of its size;
-    else (one process, one mesh axis) its first gcd(n, size) devices, so every device holds the
-    same number of runs; None when that is one device."""
-    if mesh is None or n % mesh.size == 0:
-        return mesh
-    k = math.gcd(n, mesh.size)
-    if jax.process_count() > 1 or len(mesh.axis_names) != 1:
+    """The mesh a group of ``n`` runs is split over (:func:`experiments.distributed.fit_mesh`)."""
+    from experiments import distributed
+
+    try:
+        return distributed.fit_mesh(mesh, n)
+    except ValueError as err:
         raise ValueError(
-            f"group size={n} is invalid on this mesh of {mesh.size} devices "
-            f"({jax.process_count()} processes, axes {mesh.axis_names}): expected a multiple of "
-            "the device count (configs that differ only in learning rate, warmup, schedule or "
-            "seed form one group)"
-        )
-    if k == 1:
-        return None
-    return jax.sharding.Mesh(np.asarray(mesh.devices.flat[:k]), mesh.axis_names)
+            f"group size={n} is invalid: {err} (configs that differ only in learning rate, "
+            "warmup, schedule or seed form one group)"
+        ) from err
 
 
 def _runs_placer(mesh) -> Callable:

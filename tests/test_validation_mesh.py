@@ -1,0 +1,78 @@
+"""The validation sweeps reach the device mesh: ``paper_reproduce.py --devices N`` builds a mesh,
+``Context.mesh`` carries it, and every suite that runs the theorem-validation runner hands it to
+``experiments.runner.simulate_many`` (which splits the seeds over ``fit_mesh(mesh, n_seeds)``).
+
+In this process JAX has one CPU device, so the mesh here is a stand-in object and the runner is
+stopped at its first call; the numbers on a real 8-device mesh are compared with one device in
+``tests/test_distributed_training.py`` (a subprocess, the device count is fixed when JAX starts).
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import jax
+import numpy as np
+import pytest
+
+import experiments.runner as runner
+import experiments.validate as validate_module
+from experiments import distributed, registry
+
+# The registry's experiments that run the theorem-validation runner.
+SWEEP_SUITES = (
+    "rate",
+    "heterogeneity",
+    "noise_density",
+    "tightness",
+    "lemmas",
+    "baselines",
+    "trust_ratios",
+)
+
+
+class _Reached(Exception):
+    """Raised by the stand-in runner: the suite got as far as its first sweep."""
+
+
+@pytest.mark.parametrize("name", SWEEP_SUITES)
+def test_every_sweep_suite_passes_the_context_mesh_to_the_runner(name, monkeypatch):
+    sentinel = object()
+    seen = []
+    signature = inspect.signature(runner.simulate_many)
+
+    def runner_stub(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        seen.append(bound.arguments["mesh"])
+        raise _Reached
+
+    # suites call runner.simulate (which calls runner.simulate_many) or validate.validate
+    monkeypatch.setattr(runner, "simulate_many", runner_stub)
+    monkeypatch.setattr(validate_module, "simulate_many", runner_stub)
+    ctx = registry.Context("smoke", mesh=sentinel)
+    with pytest.raises(_Reached):
+        registry.EXPERIMENTS[name].run(ctx)
+    assert seen == [sentinel]
+
+
+def test_every_registered_validation_sweep_is_checked_above():
+    """A new suite that runs the validation runner must be added to SWEEP_SUITES."""
+    for name, exp in registry.EXPERIMENTS.items():
+        src = inspect.getsource(inspect.getmodule(exp.run))
+        if "simulate(" in src or "validate(" in src:
+            assert name in SWEEP_SUITES, name
+
+
+def test_fit_mesh_uses_the_devices_the_runs_divide_over():
+    """n runs go on the whole mesh, on the first gcd(n, size) devices, or on the default device."""
+    devices = np.array(jax.devices() * 8)  # the same CPU device 8 times: only shapes matter here
+    mesh = jax.sharding.Mesh(devices, ("data",))
+    assert distributed.fit_mesh(None, 5) is None
+    assert distributed.fit_mesh(mesh, 16) is mesh
+    assert distributed.fit_mesh(mesh, 12).size == 4
+    assert distributed.fit_mesh(mesh, 6).size == 2
+    assert distributed.fit_mesh(mesh, 3) is None
+    two_axes = jax.sharding.Mesh(devices.reshape(2, 4), ("a", "b"))
+    with pytest.raises(ValueError, match=r"runs=3 is invalid: expected a multiple of the 8"):
+        distributed.fit_mesh(two_axes, 3)
