@@ -247,5 +247,11 @@ def test_benchmark_quick_mode_writes_json(tmp_path):
         assert row["ours_over_optax"] == pytest.approx(row["ours_s"] / row["optax_s"])
         if row["same_algorithm"]:
             assert row["max_abs_diff_ours_vs_optax"] < 1e-5
+        # the paired ratio, recomputed from the recorded samples: round i's step over round i's
+        # floor pass scaled to the algorithm's arrays
+        samples, arrays = row["samples_s"], row["floor_arrays"]
+        rounds = zip(samples["ours"], samples["floor_pass"], strict=False)
+        expected = np.median([a / (f * arrays / 4) for a, f in rounds])
+        assert row["ours_over_floor_paired"] == pytest.approx(expected)
     assert set(report["floor"]["arrays"]) == {"lamb", "lars", "optax_lars", "adamw"}
     assert "| optimizer | tree |" in proc.stdout
