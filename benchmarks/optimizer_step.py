@@ -356,13 +356,14 @@ def bench_row(
     arrays = FLOOR[name]["reads"] + FLOOR[name]["writes"]
     floor = t_pass * arrays / 4 if t_pass else None
     t_ours, t_optax, t_numpy = median(times["ours"]), median(times["optax"]), median(numpy_times)
-    # The machine's memory is not steady (the floor pass alone takes one of two times, from
-    # round to round), so each step is also compared with the floor pass of its own round.
-    per_round = arrays / 4
-    paired = median(
-        [a / (f * per_round) for a, f in zip(times["ours"], rounds_floor, strict=True) if f]
-    )
-    paired_np = median([a / (f * per_round) for a, f in zip(numpy_times, np_floor, strict=True)])
+
+    # The machine's speed is not steady (the floor pass alone changes its time from round to
+    # round), so each step is also compared with the floor pass of its own round.
+    def paired_ratio(steps: list[float], floors: list[float]) -> float | None:
+        return median([t / (f * arrays / 4) for t, f in zip(steps, floors, strict=True)])
+
+    paired = paired_ratio(times["ours"], rounds_floor)
+    paired_np = paired_ratio(numpy_times, np_floor)
     return {
         "optimizer": name,
         "ours": OURS_NAME[name],
