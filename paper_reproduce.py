@@ -141,7 +141,8 @@ def _force_host_devices(devices: str) -> None:
     """Give a CPU ``devices`` host devices (XLA fixes their count when JAX starts).
 
     Only the CPU platform reads the flag, so on a GPU or TPU machine it changes nothing there; a
-    count the user already set in ``XLA_FLAGS`` is kept.
+    count the user already set in ``XLA_FLAGS`` is kept. Once JAX has started in this process
+    the flag has no effect, and ``_mesh`` then refuses a count above the devices JAX sees.
     """
     flags = os.environ.get("XLA_FLAGS", "")
     if devices.isdigit() and int(devices) > 1 and "host_platform_device_count" not in flags:

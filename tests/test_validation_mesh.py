@@ -76,3 +76,21 @@ def test_fit_mesh_uses_the_devices_the_runs_divide_over():
     two_axes = jax.sharding.Mesh(devices.reshape(2, 4), ("a", "b"))
     with pytest.raises(ValueError, match=r"runs=3 is invalid: expected a multiple of the 8"):
         distributed.fit_mesh(two_axes, 3)
+
+
+def test_devices_flag_forces_host_devices_before_jax_starts(monkeypatch):
+    """`paper_reproduce.py --devices N` (N > 1) asks XLA for N host devices; 1, 'all' and a
+    count already in XLA_FLAGS are left alone."""
+    import paper_reproduce
+
+    flag = "--xla_force_host_platform_device_count"
+    for devices, before, after in (
+        ("2", "", f"{flag}=2"),
+        ("4", "--xla_cpu_enable_fast_math=false", f"--xla_cpu_enable_fast_math=false {flag}=4"),
+        ("1", "", ""),
+        ("all", "", ""),
+        ("3", f"{flag}=8", f"{flag}=8"),
+    ):
+        monkeypatch.setenv("XLA_FLAGS", before)
+        paper_reproduce._force_host_devices(devices)
+        assert paper_reproduce.os.environ["XLA_FLAGS"] == after, devices
