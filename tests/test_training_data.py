@@ -154,3 +154,31 @@ def test_epoch_indices_visit_every_example_once_per_epoch(batch_size):
     for e in range(len(stream) // n):
         assert sorted(stream[e * n : (e + 1) * n]) == list(range(n))
     assert not np.array_equal(stream[:n], stream[n : 2 * n])  # a fresh permutation per epoch
+
+
+def test_packed_sort_is_the_stable_argsort_of_the_random_keys():
+    """The packed uint64 sort gives jnp.argsort's permutation, ties ordered by index."""
+    from experiments.training.tasks import _argsort_u32
+
+    rng = np.random.default_rng(0)
+    for n, high in ((1437, 2**32), (1000, 7), (5, 2)):  # 7 and 2 distinct keys: many ties
+        bits = jnp.asarray(rng.integers(0, high, n, dtype=np.uint64).astype(np.uint32))
+        np.testing.assert_array_equal(
+            np.asarray(_argsort_u32(bits)), np.argsort(bits, kind="stable")
+        )
+        np.testing.assert_array_equal(
+            np.asarray(jax.jit(_argsort_u32)(bits)), np.asarray(jnp.argsort(bits))
+        )
+
+
+def test_epoch_indices_are_the_argsort_of_each_epochs_random_keys():
+    """The data order is pinned: epoch e is argsort(bits(fold_in(key, e))) over uint32 keys."""
+    n, batch_size, key = 97, 40, jax.random.PRNGKey(3)
+    want = np.concatenate(
+        [np.argsort(np.asarray(jax.random.bits(jax.random.fold_in(key, e), (n,), jnp.uint32)),
+                    kind="stable") for e in range(4)]
+    )  # fmt: skip
+    got = np.concatenate(
+        [np.asarray(epoch_indices(key, jnp.int32(s * batch_size), batch_size, n)) for s in range(9)]
+    )
+    np.testing.assert_array_equal(got, want[: len(got)])

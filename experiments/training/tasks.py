@@ -99,9 +99,26 @@ def epoch_indices(key: jax.Array, offset, batch_size: int, n: int) -> jax.Array:
     # A uniform permutation per epoch: argsort of i.i.d. random 32-bit keys (one random draw,
     # cheaper to compile than jax.random.permutation's sort rounds; ties have prob. < n²/2³³).
     perms = jax.vmap(
-        lambda e: jnp.argsort(jax.random.bits(jax.random.fold_in(key, e), (n,), jnp.uint32))
+        lambda e: _argsort_u32(jax.random.bits(jax.random.fold_in(key, e), (n,), jnp.uint32))
     )(epochs)
     return perms[pos // n - e0, pos % n].astype(jnp.int32)
+
+
+def _argsort_u32(bits: jax.Array) -> jax.Array:
+    """``jnp.argsort(bits)`` (stable) for uint32 keys, as one sort of ``key · 2³² + index``.
+
+    The same permutation, ties included (a stable argsort orders equal keys by index, and so
+    does the packed key), but XLA:CPU sorts one uint64 operand about 4× faster than the key and
+    index pair of an argsort (38 vs 170 µs for n = 1437): that sort ran every training step.
+    Needs 64-bit integers (``experiments`` turns them on); without them, the argsort.
+    """
+    if bits.dtype != jnp.uint32:
+        raise TypeError(f"bits has dtype {bits.dtype}: expected uint32")
+    if not jax.config.jax_enable_x64:
+        return jnp.argsort(bits)
+    index = jnp.arange(bits.shape[0], dtype=jnp.uint64)
+    packed = (bits.astype(jnp.uint64) << jnp.uint64(32)) | index
+    return (jnp.sort(packed) & jnp.uint64(0xFFFFFFFF)).astype(jnp.int32)
 
 
 def _subset(n: int, cap: int | None) -> np.ndarray:
