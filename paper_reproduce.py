@@ -138,16 +138,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _force_host_devices(devices: str) -> None:
-    """Give a CPU ``devices`` host devices (XLA fixes their count when JAX starts).
+    """``--devices N`` (N > 1): N host devices on a CPU (``distributed.force_host_devices``).
 
-    Only the CPU platform reads the flag, so on a GPU or TPU machine it changes nothing there; a
-    count the user already set in ``XLA_FLAGS`` is kept. Once JAX has started in this process
-    the flag has no effect, and ``_mesh`` then refuses a count above the devices JAX sees.
+    Once JAX has computed something in this process the flag has no effect, and ``_mesh`` then
+    refuses a count above the devices JAX sees.
     """
-    flags = os.environ.get("XLA_FLAGS", "")
-    if devices.isdigit() and int(devices) > 1 and "host_platform_device_count" not in flags:
-        flag = f"--xla_force_host_platform_device_count={int(devices)}"
-        os.environ["XLA_FLAGS"] = f"{flags} {flag}".strip()
+    from experiments import distributed
+
+    if devices.isdigit():
+        distributed.force_host_devices(int(devices))
 
 
 def _mesh(parser: argparse.ArgumentParser, devices: str):

@@ -30,6 +30,19 @@ import sys
 import time
 from pathlib import Path
 
+import jax
+import numpy as np
+
+# Run as a script from anywhere: the project root on the path (no install needed).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from experiments.cache import atomic_write_text
+from experiments.distributed import force_host_devices
+from experiments.optimizers import for_theorem
+from experiments.runner import clear_cache, simulate
+from experiments.spec import InstanceSpec, build
+from lamb_ref import reference as R
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -44,26 +57,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results/benchmarks/sweep_throughput.json")
     return p
 
-
-if __name__ == "__main__":
-    # The CPU device count is fixed when JAX starts: force the host devices before importing it.
-    _n = _parser().parse_known_args()[0].devices
-    if _n > 1 and "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
-        os.environ["XLA_FLAGS"] = (
-            os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={_n}"
-        ).strip()
-
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
-
-# Run as a script from anywhere: the project root on the path (no install needed).
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from experiments.cache import atomic_write_text  # noqa: E402
-from experiments.optimizers import for_theorem  # noqa: E402
-from experiments.runner import clear_cache, simulate  # noqa: E402
-from experiments.spec import InstanceSpec, build  # noqa: E402
-from lamb_ref import reference as R  # noqa: E402
 
 TARGET = 100.0
 # (label, d, layers, JAX seeds, T, NumPy runs)
@@ -193,10 +186,11 @@ def table(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    force_host_devices(args.devices)  # before JAX's first computation; CPU only
     if args.devices < 1 or args.devices > jax.device_count():
         raise SystemExit(
             f"--devices={args.devices} is invalid: expected 1..{jax.device_count()} (the devices "
-            "JAX sees; on a CPU run the script directly so that it can force host devices)"
+            "JAX sees; on a CPU, host devices can only be added before JAX's first computation)"
         )
     if args.repeats < 1:
         raise SystemExit(f"--repeats={args.repeats} is invalid: expected an integer >= 1")

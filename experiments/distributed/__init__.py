@@ -4,7 +4,8 @@ Three small pieces, no engine of our own:
 
 - :mod:`~experiments.distributed.cluster`: :func:`initialize` (``jax.distributed.initialize``
   with validated arguments, ``LAMB_*`` variables or JAX's SLURM/TPU/Open MPI auto-detection)
-  and the CLI helpers :func:`add_distributed_args` / :func:`initialize_from_args`;
+  the CLI helpers :func:`add_distributed_args` / :func:`initialize_from_args`, and
+  :func:`force_host_devices` (N CPU devices, before JAX's first computation);
 - :mod:`~experiments.distributed.mesh`: :func:`make_mesh` over all global devices,
   :func:`fit_mesh` (the devices n independent runs are split over), per-leaf
   :func:`param_specs`, :func:`place` / :func:`place_batch` and :func:`gather`;
@@ -23,6 +24,7 @@ from experiments.distributed.cluster import (
     ENV_PROCESS_ID,
     Settings,
     add_distributed_args,
+    force_host_devices,
     initialize,
     initialize_from_args,
     resolve,
@@ -52,6 +54,7 @@ __all__ = [
     "add_distributed_args",
     "check_specs",
     "fit_mesh",
+    "force_host_devices",
     "gather",
     "initialize",
     "initialize_from_args",

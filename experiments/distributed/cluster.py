@@ -74,6 +74,24 @@ def _device_ids(name: str, value: Any) -> tuple[int, ...]:
     return tuple(ids)
 
 
+HOST_DEVICES_FLAG = "--xla_force_host_platform_device_count"
+
+
+def force_host_devices(n: int) -> bool:
+    """Ask XLA for ``n`` CPU host devices (on a CPU, one per core runs each device's share of
+    the runs on its own thread). Returns whether the flag was added.
+
+    XLA reads ``XLA_FLAGS`` when JAX's backend starts, so call this before the first JAX
+    computation (importing JAX is fine). Only the CPU platform reads the flag, so on a GPU or TPU
+    machine it changes nothing there; n <= 1 or a count already in ``XLA_FLAGS`` is left alone.
+    """
+    flags = os.environ.get("XLA_FLAGS", "")
+    if n <= 1 or HOST_DEVICES_FLAG in flags:
+        return False
+    os.environ["XLA_FLAGS"] = f"{flags} {HOST_DEVICES_FLAG}={int(n)}".strip()
+    return True
+
+
 def resolve(
     coordinator_address: str | None = None,
     num_processes: int | None = None,
