@@ -201,6 +201,23 @@ def test_inplace_numpy_step_is_the_reference_bit_for_bit(key, dtype):
     assert [id(a) for a in _leaves(p_fast)] == fast_ids  # written in place
 
 
+@pytest.mark.parametrize("workers", [1, 3, 5])
+def test_inplace_step_does_not_depend_on_the_worker_count(workers, monkeypatch):
+    """Blocks are split into one contiguous run per worker; any split gives the same bits."""
+    rng = np.random.default_rng(5)
+    params, grads = _big_tree(rng, np.float32), _big_tree(rng, np.float32)
+    results = []
+    for n in (2, workers):
+        monkeypatch.setattr(I, "_workers", lambda n=n: n)
+        fast = I.lamb_family(0.02, weight_decay=0.01)
+        p = copy.deepcopy(params)
+        s = fast.init(p)
+        fast.step(p, s, grads)
+        results.append(_leaves(p) + _leaves(s["mu"]) + _leaves(s["nu"]))
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_inplace_falls_back_to_the_reference_on_mixed_dtypes():
     ref, fast = INPLACE["lamb"]()
     rng = np.random.default_rng(3)
@@ -222,6 +239,19 @@ def test_blocked_layer_norm_matches_numpy():
     assert C.layer_norm(x, "linf") == np.abs(x).max()
     assert C.layer_norm(np.zeros(0), "l2") == 0.0
     assert np.isnan(C.layer_norm(np.r_[x, np.nan], "linf"))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("kind", ["l2", "l1", "linf"])
+def test_norm_partial_is_the_float64_reduction_of_the_block(kind, dtype):
+    """Widening before squaring gives exactly np.square(block, dtype=float64) (and |·|)."""
+    block = np.random.default_rng(1).normal(size=C.BLOCK - 3).astype(dtype)
+    before = block.copy()
+    wide = {"l2": np.square, "l1": np.absolute, "linf": np.absolute}[kind](block, dtype=np.float64)
+    expected = float(np.max(wide) if kind == "linf" else np.sum(wide))
+    assert C.norm_partial(block, kind) == expected
+    assert C.norm_partial(block, kind, np.empty(block.size)) == expected
+    np.testing.assert_array_equal(block, before)  # the block itself is never written
 
 
 # --- the benchmark's smoke mode ------------------------------------------------------------------
