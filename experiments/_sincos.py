@@ -115,15 +115,24 @@ def _cos_sin(x: jax.Array) -> tuple[jax.Array, jax.Array]:
 
 
 @jax.custom_jvp
-def cos_sin_f64(x: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """(cos x, sin x) for a float64 array (see the module docstring for method and accuracy)."""
-    if x.dtype != jnp.float64:
-        raise TypeError(f"x.dtype={x.dtype} is invalid: cos_sin_f64 takes float64 arrays")
+def _cos_sin_exact_jvp(x: jax.Array) -> tuple[jax.Array, jax.Array]:
     return _cos_sin(x)
 
 
-@cos_sin_f64.defjvp
+@_cos_sin_exact_jvp.defjvp
 def _cos_sin_jvp(primals, tangents):
     (x,), (dx,) = primals, tangents
     c, s = cos_sin_f64(x)
     return (c, s), (-s * dx, c * dx)
+
+
+@jax.jit
+def cos_sin_f64(x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(cos x, sin x) for a float64 array (see the module docstring for method and accuracy).
+
+    Jitted so that the ~90 operations are traced once per shape rather than at every call site
+    (the validation runner has 16 per program; tracing them all doubled its compile time).
+    """
+    if x.dtype != jnp.float64:
+        raise TypeError(f"x.dtype={x.dtype} is invalid: cos_sin_f64 takes float64 arrays")
+    return _cos_sin_exact_jvp(x)
