@@ -2,8 +2,8 @@
 
 The synthetic objectives evaluate cos and sin of every coordinate at every step of every run.
 XLA:CPU lowers float64 ``sin``/``cos`` to one scalar library call per element (7-11 ns each);
-here the same functions are plain multiply-adds that XLA vectorises (runner at d = 64: 27.5 ->
-19 ns per coordinate-step, ``benchmarks/sweep_throughput.py``).
+here the same functions are plain multiply-adds that XLA vectorises (the validation runner at
+d = 64, 256 seeds: 26.5 -> 15.8 ns per coordinate-step, interleaved runs).
 
 Method (the textbook one, cf. Muller, *Elementary Functions*, ch. 11; the kernel coefficients
 are the minimax ones of fdlibm's ``__kernel_sin``/``__kernel_cos``, |error| < 2^-58 on
@@ -17,11 +17,13 @@ are the minimax ones of fdlibm's ``__kernel_sin``/``__kernel_cos``, |error| < 2^
    z = y², the cosine written as in fdlibm so that 1 - z/2 loses no bits;
 3. the quadrant k mod 4 picks ±sin, ±cos.
 
-Accuracy (``tests/test_objectives.py``, against NumPy's sin and cos): within 1 ulp of 1 in
-absolute terms everywhere it is defined, and within 2 ulps of the value itself away from the
-zeros. Defined for |x| < 2^40·π/2 ≈ 1.7e12; beyond, the reduction would no longer be exact, and
-the result is NaN (so is it for ±inf and NaN), which marks the run as diverged instead of
-returning a wrong value: the objectives' scales are O(1), an iterate that far out has diverged.
+Accuracy (``tests/test_sincos.py``): against NumPy's sin and cos, within 1 ulp of the value
+away from the zeros and within 1 ulp of 1 everywhere (measured over 12M arguments up to 1.7e12:
+97% the same double, the rest 1 ulp apart); against 60-digit mpmath at the doubles nearest to
+kπ/2 (the hardest reductions; values down to 6e-17), exact. Defined for |x| < 2^40·π/2 ≈
+1.7e12; beyond, the reduction would no longer be exact, and the result is NaN (as for ±inf and
+NaN), which marks the run as diverged instead of returning a wrong value: the objectives' scales
+are O(1), an iterate that far out has diverged.
 Derivatives (custom JVP) are the exact ones, d cos = -sin dx and d sin = cos dx.
 """
 

@@ -285,3 +285,25 @@ def test_benchmark_quick_mode_writes_json(tmp_path):
         assert row["ours_over_floor_paired"] == pytest.approx(expected)
     assert set(report["floor"]["arrays"]) == {"lamb", "lars", "optax_lars", "adamw"}
     assert "| optimizer | tree |" in proc.stdout
+
+
+def test_floor_states_splits_rounds_by_the_floor(tmp_path):
+    out = tmp_path / "states.json"
+    script = ROOT / "benchmarks" / "floor_states.py"
+    args = [sys.executable, str(script), "--tree", "small", "--rounds", "4", "--out", str(out)]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(out.read_text())
+    rows, cut = report["rounds"], report["split_at_floor_s"]
+    assert len(rows) == 4 and sum(g["rounds"] for g in report["groups"].values()) == 4
+    for name, group in report["groups"].items():
+        member = {
+            "all": lambda r: cut is None,
+            "fast_memory": lambda r: r["floor_s"] < cut,
+            "slow_memory": lambda r: r["floor_s"] >= cut,
+        }[name]
+        mine = [r for r in rows if member(r)]
+        assert group["rounds"] == len(mine)
+        expected = np.median([r["numpy_s"] / r["floor_s"] for r in mine])
+        assert group["numpy_over_floor"] == pytest.approx(expected)
+    assert "| state | rounds |" in proc.stdout
