@@ -8,8 +8,7 @@ land in. Each round here times one floor pass (×10/4: LAMB's 10 arrays), one Nu
 (the in-place reference) and one jitted, donated JAX LAMB step on the BERT-base tree, with a
 0.2 s pause before each; rounds are then split at the midpoint between the fastest and slowest
 floor when the slowest is over 1.25x the fastest (otherwise all rounds form one group, "all"),
-and
-each group's median ratios printed.
+and each group's median ratios printed.
 """
 
 from __future__ import annotations
@@ -52,7 +51,7 @@ def measure(rounds: int, tree: str = "bert_base") -> dict:
     jax_step = B.JaxStep(B.ours("lamb"), params, grads_j, jnp.float32)
     for _ in range(2):  # compile, page in
         floor(), numpy_step(), jax_step()
-    arrays = B.FLOOR["lamb"]["reads"] + B.FLOOR["lamb"]["writes"]
+    arrays = B.floor_arrays("lamb")
     rows = []
     for _ in range(rounds):
         time.sleep(0.2)
@@ -98,7 +97,6 @@ def main(argv: list[str] | None = None) -> dict:
             f"| {name} | {g['rounds']} | {g['floor_s']:.4f} | {g['jax_s']:.4f} | "
             f"{g['jax_over_floor']:.2f} | {g['numpy_s']:.4f} | {g['numpy_over_floor']:.2f} |"
         )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out, json.dumps(res, indent=2))
     print(f"wrote {args.out}")
     return res

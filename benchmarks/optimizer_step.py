@@ -76,6 +76,13 @@ FLOOR = {
     },
     "adamw": {"reads": 4, "writes": 3, "passes": "read x, g, m, v and write x, m, v"},
 }
+
+
+def floor_arrays(name: str) -> int:
+    """Arrays the optimizer ``name`` must move per step (reads + writes), from ``FLOOR``."""
+    return FLOOR[name]["reads"] + FLOOR[name]["writes"]
+
+
 FLOOR_KERNEL = (
     "x <- 0.5 x + 0.25 y + 0.25 z over the tree, jitted with x donated (reads 3 arrays, writes 1);"
     " each round times it 3 times and keeps the median"
@@ -353,7 +360,7 @@ def bench_row(
     n = tree_size(params)
     itemsize = jnp.dtype(jdtype).itemsize
     t_pass = median(times["floor_pass"])
-    arrays = FLOOR[name]["reads"] + FLOOR[name]["writes"]
+    arrays = floor_arrays(name)
     floor = t_pass * arrays / 4 if t_pass else None
     t_ours, t_optax, t_numpy = median(times["ours"]), median(times["optax"]), median(numpy_times)
 
