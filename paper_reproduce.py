@@ -1,7 +1,8 @@
 """Regenerate the toolkit's tables and report: ``python paper_reproduce.py [options]``.
 
 Thin entry point (no science here): it installs the project's dependencies from pyproject.toml
-when they are missing, runs the registered experiments (``experiments.registry``; finished ones
+when they are missing, runs the registered experiments (``experiments.reproduction.registry``;
+finished ones
 are skipped, interrupted ones resume from their cached units), derives ``claims.csv`` from the
 tables, draws every figure (``figures``) and writes ``REPORT.md`` and ``report.html``.
 
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     import figures
-    from experiments import registry, report, sweep
+    from experiments.reproduction import registry, report, sweep
 
     if args.list:
         for name, exp in registry.EXPERIMENTS.items():

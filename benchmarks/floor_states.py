@@ -26,7 +26,7 @@ import jax.numpy as jnp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import optimizer_step as B
+import optimizer_step
 
 from experiments.cache import atomic_write_text
 
@@ -43,15 +43,18 @@ def _timed(fn) -> float:
 
 
 def measure(rounds: int, tree: str = "bert_base") -> dict:
-    shapes = B.TREES[tree]()
-    params, grads = B.random_tree(shapes, 0, 0.02), B.random_tree(shapes, 1, 1e-3)
+    shapes = optimizer_step.TREES[tree]()
+    params, grads = (
+        optimizer_step.random_tree(shapes, 0, 0.02),
+        optimizer_step.random_tree(shapes, 1, 1e-3),
+    )
     grads_j = jax.tree.map(jnp.asarray, grads)
-    floor = B.FloorPass(params, grads_j, jnp.float32)
-    numpy_step = B.NumpyStep("lamb", params, grads)
-    jax_step = B.JaxStep(B.ours("lamb"), params, grads_j, jnp.float32)
+    floor = optimizer_step.FloorPass(params, grads_j, jnp.float32)
+    numpy_step = optimizer_step.NumpyStep("lamb", params, grads)
+    jax_step = optimizer_step.JaxStep(optimizer_step.ours("lamb"), params, grads_j, jnp.float32)
     for _ in range(2):  # compile, page in
         floor(), numpy_step(), jax_step()
-    arrays = B.floor_arrays("lamb")
+    arrays = optimizer_step.floor_arrays("lamb")
     rows = []
     for _ in range(rounds):
         time.sleep(0.2)
@@ -83,7 +86,7 @@ def measure(rounds: int, tree: str = "bert_base") -> dict:
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--rounds", type=int, default=40)
-    p.add_argument("--tree", default="bert_base", choices=sorted(B.TREES))
+    p.add_argument("--tree", default="bert_base", choices=sorted(optimizer_step.TREES))
     p.add_argument("--out", type=Path, default=Path("results/benchmarks/floor_states.json"))
     args = p.parse_args(argv)
     if args.rounds < 2:

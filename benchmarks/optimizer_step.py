@@ -49,9 +49,8 @@ import optax
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import lamb_ref
-import lamb_ref.reference as R
-from lamb_ref import variants
-from lamb_ref.reference import _inplace as I
+from lamb_ref import reference, variants
+from lamb_ref.reference import _inplace
 
 HP = {"learning_rate": 1e-3, "b1": 0.9, "b2": 0.999, "eps": 1e-6, "weight_decay": 0.01}
 LARS_HP = {"learning_rate": 1e-3, "momentum": 0.9, "weight_decay": 0.01}
@@ -221,7 +220,7 @@ class NumpyStep:
     def __call__(self) -> None:
         if self.functional:
             updates, self.state = self.opt.update(self.grads, self.state, self.params)
-            self.params = R.apply_updates(self.params, updates)
+            self.params = reference.apply_updates(self.params, updates)
         else:
             self.opt.step(self.params, self.state, self.grads)
 
@@ -259,24 +258,24 @@ OURS_NAME = {
 SAME_ALGORITHM = {"lamb": True, "lars": False, "optax_lars": True, "adamw": True}
 
 
-def numpy_inplace(name: str) -> I.InplaceOptimizer:
+def numpy_inplace(name: str) -> _inplace.InplaceOptimizer:
     if name == "lamb":
-        return I.lamb_family(**HP)
+        return _inplace.lamb_family(**HP)
     if name == "lars":
-        return I.lars(**LARS_HP)
+        return _inplace.lars(**LARS_HP)
     if name == "optax_lars":
-        return I.make("optax_lars", **LARS_HP)
-    return I.adamw(**HP)
+        return _inplace.make("optax_lars", **LARS_HP)
+    return _inplace.adamw(**HP)
 
 
-def numpy_reference(name: str) -> R.Optimizer:
+def numpy_reference(name: str) -> reference.Optimizer:
     if name == "lamb":
-        return R.lamb(**HP)
+        return reference.lamb(**HP)
     if name == "lars":
-        return R.lars(**LARS_HP)
+        return reference.lars(**LARS_HP)
     if name == "optax_lars":
-        return R.variants.make("optax_lars", **LARS_HP)
-    return R.adamw(**HP)
+        return reference.variants.make("optax_lars", **LARS_HP)
+    return reference.adamw(**HP)
 
 
 def interleaved(

@@ -6,7 +6,8 @@
 Both sides do the same work per run and step: the exact gradient of a separable cosine
 objective, a Gaussian minibatch mean drawn exactly (N(0, σ̃²/b), b = T), one LAMB step
 (β1 = β2 = ε = 0, φ = clip(·, 0.5, 2): Theorem 3's β2 = 0 setting) and the measures the theorems
-need (‖∇f‖², per-layer norms, ‖∇f‖_1, f). The JAX side is ``experiments.runner.simulate`` (jit +
+need (‖∇f‖², per-layer norms, ‖∇f‖_1, f). The JAX side is
+``experiments.validation.runner.simulate`` (jit +
 lax.scan, vmapped over seeds), on one device and with the seeds split over ``--devices`` devices
 (a ``jax.sharding`` mesh; on a CPU those are host devices, one per core, forced before JAX
 starts); the NumPy side is ``lamb_ref.reference.lamb`` in a Python loop over seeds and steps.
@@ -38,10 +39,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from experiments.cache import atomic_write_text
 from experiments.distributed import force_host_devices
-from experiments.optimizers import for_theorem
-from experiments.runner import clear_cache, simulate
-from experiments.spec import InstanceSpec, build
-from lamb_ref import reference as R
+from experiments.validation.optimizers import for_theorem
+from experiments.validation.runner import clear_cache, simulate
+from experiments.validation.spec import InstanceSpec, build
+from lamb_ref import reference
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -117,7 +118,7 @@ def numpy_throughput(built, T: int, runs: int, eta: float) -> dict:
     start = time.perf_counter()
     for run in range(runs):
         rng = np.random.default_rng(run)
-        opt = R.lamb(eta, 0.0, 0.0, 0.0, 0.0, phi=phi)
+        opt = reference.lamb(eta, 0.0, 0.0, 0.0, 0.0, phi=phi)
         x = {k: np.array(built.x1[k]) for k in names}
         state = opt.init(x)
         acc = np.zeros(4)
@@ -132,7 +133,7 @@ def numpy_throughput(built, T: int, runs: int, eta: float) -> dict:
                 for k in names
             }
             upd, state = opt.update(g, state, x)
-            x = R.apply_updates(x, upd)
+            x = reference.apply_updates(x, upd)
         if not np.all(np.isfinite(acc)):
             raise RuntimeError("the NumPy loop produced a non-finite measure")
     seconds = time.perf_counter() - start

@@ -1,10 +1,13 @@
-"""experiments: synthetic objectives with exact constants, noise models, runners and theorem
-validation (issue 4), on top of :mod:`lamb_ref` and :mod:`theory`.
+"""experiments: the toolkit's engines and the paper-reproduction layer, on top of :mod:`lamb_ref`
+and :mod:`theory`.
 
-Importing this package turns on JAX's float64 mode (``jax_enable_x64``): the validation compares
-measured quantities with bounds to many digits, and every objective here is defined in float64.
+* :mod:`experiments.validation`: synthetic objectives with exact per-layer constants, noise
+  models, the vmapped runner and theorem validation (float64, scoped to its entry points).
+* :mod:`experiments.training`: laptop-scale large-batch training on real data (float32).
+* :mod:`experiments.distributed`: device meshes and multi-process setup (``jax.sharding``).
+* :mod:`experiments.reproduction`: the experiment protocol, the registry of experiments, claims,
+  the resumable sweep and the report.
+
+Dependencies point one way: reproduction → (validation, training, distributed) → lamb_ref,
+theory. Importing any of them leaves ``jax.config`` unchanged (:mod:`experiments.precision`).
 """
-
-import jax
-
-jax.config.update("jax_enable_x64", True)

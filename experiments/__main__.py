@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 
 import theory
-from experiments import registry, sweep
 from experiments.cache import Cache
-from experiments.spec import build, load_instance
-from experiments.validate import COLUMNS, validate
+from experiments.reproduction import registry, sweep
+from experiments.validation.spec import build, load_instance
+from experiments.validation.validate import COLUMNS, validate
 
 
 def _ints(text: str) -> list[int]:

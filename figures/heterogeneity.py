@@ -4,7 +4,8 @@ curvature spread r_L = L_∞/L_avg grows, in the measured criterion and in the b
 The toolkit's picture of the paper's main theoretical argument (PAPER.md §3.4-3.5 and §6 item 6):
 the layer-wise bounds depend on L_avg where SGD's depends on L_∞, so the layer-wise bound wins
 once r_L is large enough. Each panel compares one layer-wise method with SGD on that method's
-own criterion (SGD's certificate converts to it, see ``experiments.suites.heterogeneity``).
+own criterion (SGD's certificate converts to it, see
+``experiments.reproduction.suites.heterogeneity``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 training, and along training for each optimizer's most accurate configuration.
 
 Reads ``lb_loss_vs_accuracy`` (one row per run × evaluation point, from
-``experiments.suites.lb_loss_vs_accuracy``). If a lower loss always meant a higher accuracy,
+``experiments.reproduction.suites.lb_loss_vs_accuracy``). If a lower loss always meant a higher
+accuracy,
 the left panel's points would fall on one decreasing curve.
 """
 

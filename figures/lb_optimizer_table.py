@@ -2,7 +2,7 @@
 same grid (mean ± std over seeds), and each optimizer's best-η accuracy in Table 7's order.
 
 Reads ``lb_optimizer_table`` (one row per optimizer × η, from
-``experiments.suites.lb_optimizer_table``).
+``experiments.reproduction.suites.lb_optimizer_table``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 Nado et al. 2021), and the tuned η itself.
 
 Reads ``lb_steps_to_target_best`` (one row per optimizer × batch size, from
-``experiments.suites.lb_steps_to_target``). Perfect scaling is a line of slope −1 on the
+``experiments.reproduction.suites.lb_steps_to_target``). Perfect scaling is a line of slope −1 on
+the
 log-log axes (drawn dashed, through the smallest batch's fastest optimizer).
 """
 

@@ -12,8 +12,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from lamb_ref import _checks
-from lamb_ref import _layers as Ly
+from lamb_ref import _checks, _layers
 from lamb_ref.tree import check_match, resolve_mask
 
 
@@ -59,9 +58,9 @@ def sgd(learning_rate: Any, weight_decay: Any = 0.0) -> optax.GradientTransforma
 
     def update(grads, state, params=None):
         gs, xs, treedef = _flat(grads, params, decay)
-        eta = Ly.learning_rate_at(learning_rate, state.count)
+        eta = _layers.learning_rate_at(learning_rate, state.count)
         ups = [
-            -Ly.scalar(eta, g) * (g + Ly.scalar(weight_decay, g) * x if decay else g)
+            -_layers.scalar(eta, g) * (g + _layers.scalar(weight_decay, g) * x if decay else g)
             for g, x in zip(gs, xs, strict=True)
         ]
         return jax.tree.unflatten(treedef, ups), CountState(state.count + 1)
@@ -84,14 +83,14 @@ def momentum(
 
     def update(grads, state, params=None):
         gs, xs, treedef = _flat(grads, params, decay)
-        eta = Ly.learning_rate_at(learning_rate, state.count)
+        eta = _layers.learning_rate_at(learning_rate, state.count)
         bufs, ups, new = jax.tree.leaves(state.momentum), [], []
         for g, x, buf in zip(gs, xs, bufs, strict=True):
-            mu = Ly.scalar(momentum, g)
-            d = g + Ly.scalar(weight_decay, g) * x if decay else g
+            mu = _layers.scalar(momentum, g)
+            d = g + _layers.scalar(weight_decay, g) * x if decay else g
             b = mu * buf + d
             new.append(b)
-            ups.append(-Ly.scalar(eta, g) * (d + mu * b if nesterov else b))
+            ups.append(-_layers.scalar(eta, g) * (d + mu * b if nesterov else b))
         return (
             jax.tree.unflatten(treedef, ups),
             MomentumState(state.count + 1, jax.tree.unflatten(treedef, new)),
@@ -121,11 +120,11 @@ def _adam_like(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask):
             else [False] * len(gs)
         )
         count = state.count + 1
-        eta = Ly.learning_rate_at(learning_rate, state.count)
+        eta = _layers.learning_rate_at(learning_rate, state.count)
         mus, nus = jax.tree.leaves(state.mu), jax.tree.leaves(state.nu)
         ms, vs, ups = [], [], []
         for i, (g, x) in enumerate(zip(gs, xs, strict=True)):
-            s = lambda v, g=g: Ly.scalar(v, g)  # noqa: E731
+            s = lambda v, g=g: _layers.scalar(v, g)  # noqa: E731
             # 1 - β and 1 - β^t in float32 or wider, rounded once: in bfloat16 β2 = 0.999
             # itself rounds to 1, which made v = 0 and the step NaN.
             wide = jnp.promote_types(g.dtype, jnp.float32)
@@ -182,13 +181,13 @@ def adagrad(
 
     def update(grads, state, params=None):
         gs, _, treedef = _flat(grads, params, False)
-        eta = Ly.learning_rate_at(learning_rate, state.count)
+        eta = _layers.learning_rate_at(learning_rate, state.count)
         accs, new, ups = jax.tree.leaves(state.sum_of_squares), [], []
         for g, a in zip(gs, accs, strict=True):
             acc = a + g * g
-            scale = jnp.where(acc > 0, jax.lax.rsqrt(acc + Ly.scalar(eps, g)), 0)
+            scale = jnp.where(acc > 0, jax.lax.rsqrt(acc + _layers.scalar(eps, g)), 0)
             new.append(acc)
-            ups.append(-Ly.scalar(eta, g) * scale * g)
+            ups.append(-_layers.scalar(eta, g) * scale * g)
         return (
             jax.tree.unflatten(treedef, ups),
             AdagradState(state.count + 1, jax.tree.unflatten(treedef, new)),

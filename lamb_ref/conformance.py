@@ -30,23 +30,33 @@ def load_golden() -> dict[str, Any]:
 
 
 def replay(case: dict[str, Any], problem: dict[str, Any], backend: str) -> list[dict]:
-    """Parameters after each step when ``case`` is replayed with ``backend`` ("numpy"/"jax")."""
+    """Parameters after each step when ``case`` is replayed with ``backend`` ("numpy"/"jax").
+
+    The golden trajectories are float64, so the JAX replay runs with JAX's 64-bit types on for
+    this call only (``jax.enable_x64``; the caller's setting is restored on return).
+    """
+    if backend == "jax":
+        import jax
+
+        with jax.enable_x64(True):
+            return _replay(case, problem, backend)
+    if backend == "numpy":
+        return _replay(case, problem, backend)
+    raise ValueError(f"backend={backend!r} is invalid: expected 'numpy' or 'jax'")
+
+
+def _replay(case: dict[str, Any], problem: dict[str, Any], backend: str) -> list[dict]:
     init = problem["init"] if case["init"] == "default" else problem["init_zero_bias"]
     target = {k: np.asarray(v, dtype=np.float64) for k, v in problem["target"].items()}
     params: dict[str, Any] = {k: np.asarray(v, dtype=np.float64) for k, v in init.items()}
     if backend == "jax":
-        import jax
-
-        jax.config.update("jax_enable_x64", True)
         import jax.numpy as jnp
 
         from lamb_ref import apply_updates, variants
 
         params = {k: jnp.asarray(v) for k, v in params.items()}
-    elif backend == "numpy":
-        from lamb_ref.reference import apply_updates, variants
     else:
-        raise ValueError(f"backend={backend!r} is invalid: expected 'numpy' or 'jax'")
+        from lamb_ref.reference import apply_updates, variants
     c, k = problem["gradient_params"]["c"], problem["gradient_params"]["k"]
     tx = variants.make(case["variant"], **case["hyperparameters"])
     state = tx.init(params)

@@ -12,8 +12,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from lamb_ref import _checks
-from lamb_ref import _layers as Ly
+from lamb_ref import _checks, _layers
 from lamb_ref.reference.lamb import BIAS_CORRECTION_MODES, check_lamb_hyperparameters
 from lamb_ref.tree import check_match, resolve_mask
 
@@ -26,7 +25,7 @@ class LambState(NamedTuple):
 
 def global_clip_scale(leaves: list[jnp.ndarray], max_norm: Any) -> jnp.ndarray:
     """max(‖g‖_global/c, 1), the norm over all leaves together (timm, apex)."""
-    total = jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in Ly.fresh(list(leaves))))
+    total = jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in _layers.fresh(list(leaves))))
     return jnp.maximum(total / max_norm, 1.0)
 
 
@@ -69,7 +68,7 @@ def lamb_family(
         _checks.positive("max_grad_norm", max_grad_norm)
     if max_trust_ratio is not None:
         _checks.positive("max_trust_ratio", max_trust_ratio)
-    phi_fn = Ly.phi_function(phi)
+    phi_fn = _layers.phi_function(phi)
 
     def init(params: Any) -> LambState:
         zeros = jax.tree.map(jnp.zeros_like, params)
@@ -84,7 +83,7 @@ def lamb_family(
         gs, treedef = jax.tree.flatten(grads)
         xs, mus, nus = jax.tree.leaves(params), jax.tree.leaves(state.mu), jax.tree.leaves(state.nu)
         count = state.count + 1
-        eta = Ly.learning_rate_at(learning_rate, state.count)
+        eta = _layers.learning_rate_at(learning_rate, state.count)
         clip = None if max_grad_norm is None else global_clip_scale(gs, max_grad_norm)
 
         def clipped(g, clip):
@@ -120,7 +119,7 @@ def lamb_family(
         for i, (g, x) in enumerate(zip(gs, xs, strict=True)):
             h = scalars(g.dtype)
             # ĝ, computed by each moment's pass (the second from fresh inputs) rather than stored
-            g, g2 = clipped(g, clip), (g if clip is None else clipped(*Ly.fresh((g, clip))))
+            g, g2 = clipped(g, clip), (g if clip is None else clipped(*_layers.fresh((g, clip))))
             m = h["b1"] * mus[i] + h["1-b1"] * g
             v = h["b2"] * nus[i] + h["1-b2"] * g2 * g2
             x_tilde, u = point(x, h, wd_on[i]), direction(x, m, v, h, wd_on[i])
@@ -128,9 +127,9 @@ def lamb_family(
             if adapt_on[i]:
                 # Each norm gets its own copy of its expression, computed from fresh inputs (see
                 # _layers.fresh): u is never written to memory; x, m, v are read once more.
-                ratio = Ly.trust_ratio(
-                    point(*Ly.fresh((x, h)), wd_on[i]),
-                    direction(*Ly.fresh((x, m, v, h)), wd_on[i]),
+                ratio = _layers.trust_ratio(
+                    point(*_layers.fresh((x, h)), wd_on[i]),
+                    direction(*_layers.fresh((x, m, v, h)), wd_on[i]),
                     phi_fn,
                     trust_norm,
                     max_trust_ratio,

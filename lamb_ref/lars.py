@@ -9,8 +9,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from lamb_ref import _checks
-from lamb_ref import _layers as Ly
+from lamb_ref import _checks, _layers
 from lamb_ref.tree import check_match, resolve_mask
 
 
@@ -42,10 +41,10 @@ def _transformation(leaf_step, weight_decay_mask, trust_ratio_mask, learning_rat
         adapt_on = resolve_mask(trust_ratio_mask, params, names, "trust_ratio_mask")
         gs, treedef = jax.tree.flatten(grads)
         xs, bufs = jax.tree.leaves(params), jax.tree.leaves(state.momentum)
-        eta = Ly.learning_rate_at(learning_rate, state.count)
+        eta = _layers.learning_rate_at(learning_rate, state.count)
         ups, new_bufs = [], []
         for i, (g, x) in enumerate(zip(gs, xs, strict=True)):
-            u, b = leaf_step(g, x, bufs[i], Ly.scalar(eta, g), wd_on[i], adapt_on[i])
+            u, b = leaf_step(g, x, bufs[i], _layers.scalar(eta, g), wd_on[i], adapt_on[i])
             ups.append(u)
             new_bufs.append(b)
         return (
@@ -84,14 +83,14 @@ def lars(
     _check(learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask)
     _checks.phi(phi)
     _checks.trust_norm(trust_norm)
-    phi_fn = Ly.phi_function(phi)
+    phi_fn = _layers.phi_function(phi)
 
     def leaf_step(g, x, buf, eta, wd_on, adapt_on):
-        b1, lam = Ly.scalar(momentum, g), Ly.scalar(weight_decay, g)
+        b1, lam = _layers.scalar(momentum, g), _layers.scalar(weight_decay, g)
         d = g + lam * x if wd_on else g
         m = b1 * buf + (1 - b1) * d
         # fresh: the norms read x and m without sharing a (bf16 -> f32) conversion with the update
-        ratio = Ly.trust_ratio(*Ly.fresh((x, m)), phi_fn, trust_norm) if adapt_on else 1
+        ratio = _layers.trust_ratio(*_layers.fresh((x, m)), phi_fn, trust_norm) if adapt_on else 1
         return -eta * ratio * m, m
 
     return _transformation(leaf_step, weight_decay_mask, trust_ratio_mask, learning_rate)
@@ -123,14 +122,14 @@ def lars_2017(
     _check_2017(trust_coefficient, eps, nesterov)
 
     def leaf_step(g, x, buf, eta, wd_on, adapt_on):
-        mu = Ly.scalar(momentum, g)
-        lam = Ly.scalar(weight_decay, g) if wd_on else jnp.zeros((), g.dtype)
+        mu = _layers.scalar(momentum, g)
+        lam = _layers.scalar(weight_decay, g) if wd_on else jnp.zeros((), g.dtype)
         tau = jnp.ones((), g.dtype)
         if adapt_on:
-            xn, gn = (Ly.layer_norm(a, "l2") for a in Ly.fresh((x, g)))
+            xn, gn = (_layers.layer_norm(a, "l2") for a in _layers.fresh((x, g)))
             ok = (xn > 0) & (gn > 0)
-            denom = jnp.where(ok, gn + lam * xn + Ly.scalar(eps, g), 1)
-            tau = jnp.where(ok, Ly.scalar(trust_coefficient, g) * xn / denom, 1)
+            denom = jnp.where(ok, gn + lam * xn + _layers.scalar(eps, g), 1)
+            tau = jnp.where(ok, _layers.scalar(trust_coefficient, g) * xn / denom, 1)
         d = tau * (g + lam * x)
         b = mu * buf + d
         return -eta * (d + mu * b if nesterov else b), b
@@ -154,18 +153,18 @@ def optax_lars(
     _check_2017(trust_coefficient, eps, nesterov)
 
     def leaf_step(g, x, buf, eta, wd_on, adapt_on):
-        mu = Ly.scalar(momentum, g)
+        mu = _layers.scalar(momentum, g)
         decayed = lambda g, x, lam: g + lam * x if wd_on else g  # noqa: E731
-        lam = Ly.scalar(weight_decay, g)
+        lam = _layers.scalar(weight_decay, g)
         d = decayed(g, x, lam)
         tau = jnp.ones((), g.dtype)
         if adapt_on:
             # ‖d‖ from its own copy of d (see _layers.fresh): d is never written to memory.
-            xn = Ly.layer_norm(Ly.fresh(x), "l2")
-            dn = Ly.layer_norm(decayed(*Ly.fresh((g, x, lam))), "l2")
+            xn = _layers.layer_norm(_layers.fresh(x), "l2")
+            dn = _layers.layer_norm(decayed(*_layers.fresh((g, x, lam))), "l2")
             ok = (xn > 0) & (dn > 0)
-            denom = jnp.where(ok, dn + Ly.scalar(eps, g), 1)
-            tau = jnp.where(ok, Ly.scalar(trust_coefficient, g) * xn / denom, 1)
+            denom = jnp.where(ok, dn + _layers.scalar(eps, g), 1)
+            tau = jnp.where(ok, _layers.scalar(trust_coefficient, g) * xn / denom, 1)
         s = -eta * tau * d
         b = s + mu * buf
         return (s + mu * b if nesterov else b), b

@@ -14,8 +14,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from lamb_ref import _checks
-from lamb_ref import _layers as Ly
+from lamb_ref import _checks, _layers
 from lamb_ref.tree import check_match, resolve_mask
 
 
@@ -61,7 +60,7 @@ def _nesterov_lamb(
     _checks.trust_norm(trust_norm)
     beta1 = _schedule("b1_schedule", b1, b1_schedule)
     beta2 = _schedule("b2_schedule", b2, b2_schedule)
-    phi_fn = Ly.phi_function(phi)
+    phi_fn = _layers.phi_function(phi)
 
     def init(params: Any) -> NesterovLambState:
         leaves = jax.tree.leaves(params)
@@ -84,7 +83,7 @@ def _nesterov_lamb(
         gs, treedef = jax.tree.flatten(grads)
         xs, mus, nus = jax.tree.leaves(params), jax.tree.leaves(state.mu), jax.tree.leaves(state.nu)
         t = state.count + 1
-        eta = Ly.learning_rate_at(learning_rate, state.count)
+        eta = _layers.learning_rate_at(learning_rate, state.count)
         pdt = state.prod_b1.dtype
         tf = t.astype(pdt)  # schedules see a float step so their maths runs in the state dtype
         b1_t, b1_next = jnp.asarray(beta1(tf), pdt), jnp.asarray(beta1(tf + 1), pdt)
@@ -95,7 +94,7 @@ def _nesterov_lamb(
         prod2_next = prod2_t * b2_next
         ms, vs, ups = [], [], []
         for i, (g, x) in enumerate(zip(gs, xs, strict=True)):
-            s = lambda v, g=g: Ly.scalar(v, g)  # noqa: E731
+            s = lambda v, g=g: _layers.scalar(v, g)  # noqa: E731
             m = s(b1_t) * mus[i] + (1 - s(b1_t)) * g
             m_hat = s(b1_next) * m / (1 - s(prod1_next)) + (1 - s(b1_t)) * g / (1 - s(prod1_t))
             if second_moment_nesterov:
@@ -108,7 +107,7 @@ def _nesterov_lamb(
                 v_hat = s(b2) * v / (1 - s(b2) ** t.astype(g.dtype))
             r = m_hat / (jnp.sqrt(v_hat) + s(eps))
             u = r + s(weight_decay) * x if wd_on[i] else r
-            ratio = Ly.trust_ratio(x, u, phi_fn, trust_norm) if adapt_on[i] else 1
+            ratio = _layers.trust_ratio(x, u, phi_fn, trust_norm) if adapt_on[i] else 1
             ms.append(m)
             vs.append(v)
             ups.append(-s(eta) * ratio * u)

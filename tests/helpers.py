@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import lamb_ref
-import lamb_ref.reference as R
+from lamb_ref import reference
 
 
 def to_numpy(tree: Any) -> Any:
@@ -45,7 +45,7 @@ def run(
     ``backend`` is "numpy" (optimizer from lamb_ref.reference) or "jax" (from lamb_ref).
     """
     params = to_jax(params) if backend == "jax" else to_numpy(params)
-    apply = lamb_ref.apply_updates if backend == "jax" else R.apply_updates
+    apply = lamb_ref.apply_updates if backend == "jax" else reference.apply_updates
     state = optimizer.init(params)
     out = []
     for t in range(steps):

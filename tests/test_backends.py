@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import lamb_ref
-import lamb_ref.reference as R
+from lamb_ref import reference
 from lamb_ref.schedules import warmup_polynomial_decay
 from tests.helpers import max_abs_diff, noisy_quadratic_grad, random_tree, run
 from tests.tolerances import BACKENDS_F32_ABS, BACKENDS_F64_ABS
@@ -62,7 +62,7 @@ VARIANT_HP = {
 
 
 def _pair(name, hp):
-    return getattr(R, name)(**hp), getattr(lamb_ref, name)(**hp)
+    return getattr(reference, name)(**hp), getattr(lamb_ref, name)(**hp)
 
 
 @pytest.mark.parametrize("key", list(OPTIMIZERS))
@@ -79,7 +79,7 @@ def test_optimizers_agree_float64(key):
 def test_variants_agree_float64(name):
     lr = 0.1 if "lars" in name else 0.02
     hp = dict(learning_rate=lr, **VARIANT_HP[name])
-    ref = R.variants.make(name, **hp)
+    ref = reference.variants.make(name, **hp)
     fast = lamb_ref.variants.make(name, **hp)
     params = random_tree(np.random.default_rng(2))
     grad = noisy_quadratic_grad(3, scale=2.0)
@@ -115,6 +115,6 @@ def test_tolerance_is_not_vacuous():
     """A one-ulp-scale change of a hyperparameter is visible above BACKENDS_F64_ABS."""
     params = random_tree(np.random.default_rng(0))
     grad = noisy_quadratic_grad(1)
-    a = run(R.lamb(0.02, weight_decay=0.01), params, grad, 3, "numpy")
-    b = run(R.lamb(0.02, weight_decay=0.0101), params, grad, 3, "numpy")
+    a = run(reference.lamb(0.02, weight_decay=0.01), params, grad, 3, "numpy")
+    b = run(reference.lamb(0.02, weight_decay=0.0101), params, grad, 3, "numpy")
     assert max_abs_diff(a, b) > 10 * BACKENDS_F64_ABS

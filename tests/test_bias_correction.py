@@ -9,14 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.claims import VERDICTS, to_frame
-from experiments.registry import Context
-from experiments.suites import bias_correction as bc
+from experiments.reproduction.claims import VERDICTS, to_frame
+from experiments.reproduction.protocol import Context
+from experiments.reproduction.suites import bias_correction
 from tests.tolerances import IDENTITY_REL
 
 
 def _closed_form(t, b1, b2):
-    # written independently of bc.factor (which uses expm1): the formula as printed
+    # written independently of bias_correction.factor (which uses expm1): the formula as printed
     return np.sqrt(1.0 - b2 ** np.asarray(t, float)) / (1.0 - b1 ** np.asarray(t, float))
 
 
@@ -30,8 +30,8 @@ def _roundtrip(df: pd.DataFrame) -> pd.DataFrame:
 def tables():
     calls = []
     ctx = Context("default", progress=calls.append)
-    out = bc.run(ctx)
-    assert len(calls) == bc.units(ctx) == len(bc.PAIRS)
+    out = bias_correction.run(ctx)
+    assert len(calls) == bias_correction.units(ctx) == len(bias_correction.PAIRS)
     return {name: _roundtrip(df) for name, df in out.items()}
 
 
@@ -41,17 +41,23 @@ def _pair(df, b1, b2):
 
 def test_factor_matches_the_closed_form():
     t = np.array([1, 2, 3, 10, 12, 100, 1000, 5000])
-    for b1, b2 in bc.PAIRS:
-        np.testing.assert_allclose(bc.factor(t, b1, b2), _closed_form(t, b1, b2), rtol=IDENTITY_REL)
+    for b1, b2 in bias_correction.PAIRS:
+        np.testing.assert_allclose(
+            bias_correction.factor(t, b1, b2), _closed_form(t, b1, b2), rtol=IDENTITY_REL
+        )
     # the values PAPER.md §4.6 derives, to the digits it gives
-    assert bc.factor(1, 0.9, 0.999) == pytest.approx(np.sqrt(0.001) / 0.1, rel=IDENTITY_REL)
-    assert float(bc.factor(1, 0.9, 0.999)) == pytest.approx(0.316, abs=5e-4)
+    assert bias_correction.factor(1, 0.9, 0.999) == pytest.approx(
+        np.sqrt(0.001) / 0.1, rel=IDENTITY_REL
+    )
+    assert float(bias_correction.factor(1, 0.9, 0.999)) == pytest.approx(0.316, abs=5e-4)
 
 
 def test_table_values_against_the_closed_form(tables):
     df = tables["bias_correction"]
-    assert set(map(tuple, df[["beta1", "beta2"]].drop_duplicates().to_numpy())) == set(bc.PAIRS)
-    for b1, b2 in bc.PAIRS:
+    assert set(map(tuple, df[["beta1", "beta2"]].drop_duplicates().to_numpy())) == set(
+        bias_correction.PAIRS
+    )
+    for b1, b2 in bias_correction.PAIRS:
         g = _pair(df, b1, b2)
         t = g["t"].to_numpy()
         np.testing.assert_allclose(g["factor"], _closed_form(t, b1, b2), rtol=IDENTITY_REL)
@@ -65,13 +71,13 @@ def test_table_values_against_the_closed_form(tables):
         assert g["warmup_steps"].iloc[0] == pytest.approx(w, rel=1e-9)
         np.testing.assert_allclose(g["warmup"], np.minimum(1.0, t / w), rtol=IDENTITY_REL)
         assert g["one_over_1m_beta2"].iloc[0] == pytest.approx(1 / (1 - b2))
-    assert _pair(df, *bc.PAPER_BETAS)["paper_betas"].all()
+    assert _pair(df, *bias_correction.PAPER_BETAS)["paper_betas"].all()
 
 
 def test_warmup_claim_on_default_sizes_is_partially(tables):
-    warm, quoted = bc.claims(tables)
+    warm, quoted = bias_correction.claims(tables)
     assert warm.claim_id == "appE_bias_correction_warmup" and warm.figure == "bias_correction"
-    g = _pair(tables["bias_correction"], *bc.PAPER_BETAS)
+    g = _pair(tables["bias_correction"], *bias_correction.PAPER_BETAS)
     c, t = g["factor"].to_numpy(), g["t"].to_numpy()
     # the verdict read independently off the table: below 1, reaches 0.99, but dips first
     assert c.max() <= 1 and c[0] < 1 and c[-1] >= 0.99
@@ -96,33 +102,36 @@ def test_verdicts_follow_the_numbers(tables):
     df = tables["bias_correction"]
     # a monotone ramp (β1 = 0's rows, relabelled) is a warmup: reproduced
     monotone = _with_paper_rows(df, _pair(df, 0.0, 0.999))
-    assert bc.claims({"bias_correction": monotone})[0].verdict == "reproduced"
+    assert bias_correction.claims({"bias_correction": monotone})[0].verdict == "reproduced"
     # a factor above 1 somewhere amplifies the step: not reproduced
     above = _pair(df, 0.9, 0.999).copy()
     above.loc[above.index[-1], "factor"] = 1.2
-    assert bc.claims({"bias_correction": _with_paper_rows(df, above)})[0].verdict == (
+    assert bias_correction.claims({"bias_correction": _with_paper_rows(df, above)})[0].verdict == (
         "not_reproduced"
     )
     # a horizon too short to see c(t) reach 0.99 cannot judge the ramp
     short = df[df["t"] <= 1000]
-    warm, quoted = bc.claims({"bias_correction": short})
+    warm, quoted = bias_correction.claims({"bias_correction": short})
     assert warm.verdict == "not_applicable"
     assert quoted.verdict == "reproduced"  # t = 1, 10, 100, 1000 are present and within
     # a quoted value off by more than the tolerance
     off = _pair(df, 0.9, 0.999).copy()
     off.loc[off["t"] == 10, "factor"] = 0.2
-    assert bc.claims({"bias_correction": _with_paper_rows(df, off)})[1].verdict == "partially"
+    assert (
+        bias_correction.claims({"bias_correction": _with_paper_rows(df, off)})[1].verdict
+        == "partially"
+    )
     # no table at all
-    for claim in bc.claims({}):
+    for claim in bias_correction.claims({}):
         assert claim.verdict == "not_applicable" and claim.verdict in VERDICTS
 
 
 def test_experiment_entry():
-    exp = bc.EXPERIMENT
-    assert exp.name == "bias_correction" and exp.claims is bc.claims
-    smoke = bc.run(Context("smoke"))["bias_correction"]
+    exp = bias_correction.EXPERIMENT
+    assert exp.name == "bias_correction" and exp.claims is bias_correction.claims
+    smoke = bias_correction.run(Context("smoke"))["bias_correction"]
     assert len(smoke) < 1500  # closed form on a grid: a small table
-    assert {c.verdict for c in bc.claims({"bias_correction": _roundtrip(smoke)})} == {
+    assert {c.verdict for c in bias_correction.claims({"bias_correction": _roundtrip(smoke)})} == {
         "partially",
         "reproduced",
     }

@@ -7,9 +7,9 @@ import json
 import pandas as pd
 import pytest
 
-from experiments import claims as C
-from experiments import registry, report, sweep
-from experiments.suites import _verdicts as V
+from experiments.reproduction import claims as claims_api
+from experiments.reproduction import registry, report, sweep
+from experiments.reproduction.suites import _verdicts
 
 
 def _validation(rows):
@@ -27,18 +27,18 @@ def _validation(rows):
 
 def test_claim_rejects_unknown_verdict_and_empty_fields():
     with pytest.raises(ValueError, match="verdict='maybe'"):
-        C.Claim("a", "s", "t", "maybe", "e")
+        claims_api.Claim("a", "s", "t", "maybe", "e")
     with pytest.raises(ValueError, match="evidence"):
-        C.Claim("a", "s", "t", "reproduced", " ")
+        claims_api.Claim("a", "s", "t", "reproduced", " ")
 
 
 def test_to_frame_has_design_columns_and_rejects_duplicate_ids():
-    c = C.Claim("a", "s", "t", "reproduced", "e", "fig")
-    df = C.to_frame([c])
-    assert tuple(df.columns) == C.COLUMNS
-    C.validate_frame(df)
+    c = claims_api.Claim("a", "s", "t", "reproduced", "e", "fig")
+    df = claims_api.to_frame([c])
+    assert tuple(df.columns) == claims_api.COLUMNS
+    claims_api.validate_frame(df)
     with pytest.raises(ValueError, match="duplicate"):
-        C.to_frame([c, c])
+        claims_api.to_frame([c, c])
 
 
 @pytest.mark.parametrize(
@@ -46,13 +46,15 @@ def test_to_frame_has_design_columns_and_rejects_duplicate_ids():
     [(3, 3, "reproduced"), (1, 3, "partially"), (0, 3, "not_reproduced"), (0, 0, "not_applicable")],
 )
 def test_verdict_from_fraction(n_ok, n, verdict):
-    assert C.verdict_from_fraction(n_ok, n) == verdict
+    assert claims_api.verdict_from_fraction(n_ok, n) == verdict
 
 
 def test_rows_outside_the_hypotheses_never_make_a_claim_reproduced():
     # every LARS row holds, but none is inside the hypotheses: no evidence, not "reproduced"
     rows = _validation([{"theorem": "lars", "in_hypothesis": False, "holds": True}] * 3)
-    lars = {c.claim_id: c for c in V.bound_holds({"theorem_validation": rows}, "rate", "rate")}
+    lars = {
+        c.claim_id: c for c in _verdicts.bound_holds({"theorem_validation": rows}, "rate", "rate")
+    }
     assert lars["rate_lars_bound_holds"].verdict == "not_applicable"
 
 
@@ -72,7 +74,9 @@ def test_bound_claims_follow_the_rows():
             {"theorem": "sgd", "in_hypothesis": False, "holds": False},
         ]
     )
-    got = {c.claim_id: c.verdict for c in V.bound_holds({"theorem_validation": rows}, "r", "f")}
+    got = {
+        c.claim_id: c.verdict for c in _verdicts.bound_holds({"theorem_validation": rows}, "r", "f")
+    }
     assert got["r_sgd_bound_holds"] == "reproduced"
     assert got["r_lars_bound_holds"] == "partially"
     assert got["r_lamb_beta2_pos_bound_holds"] == "not_applicable"
@@ -93,7 +97,9 @@ def test_heterogeneity_claims_read_the_crossover():
         }
         for r in (1.0, 2.0, 3.0, 4.0)
     ]
-    got = {c.claim_id: c for c in V.heterogeneity_claims({"heterogeneity": pd.DataFrame(rows)})}
+    got = {
+        c.claim_id: c for c in _verdicts.heterogeneity_claims({"heterogeneity": pd.DataFrame(rows)})
+    }
     assert got["heterogeneity_bound_crossover"].verdict == "reproduced"
     assert "r_L ≥ 3" in got["heterogeneity_bound_crossover"].evidence
     assert got["heterogeneity_measured_advantage"].verdict == "not_reproduced"
@@ -108,8 +114,13 @@ def _fake_experiment(calls):
     def claims(tables):
         n = len(tables["fake_table"])
         return [
-            C.Claim(
-                "fake_claim", "test", "three rows", C.verdict_from_fraction(n, 3), f"{n} rows", ""
+            claims_api.Claim(
+                "fake_claim",
+                "test",
+                "three rows",
+                claims_api.verdict_from_fraction(n, 3),
+                f"{n} rows",
+                "",
             )
         ]
 
@@ -132,7 +143,7 @@ def test_manifest_skips_finished_experiments_and_reruns_on_profile_change(tmp_pa
     assert manifest["fake"]["profile"] == "default"
     assert manifest["fake"]["tables"] == ["fake_table.csv"]
     claims = sweep.collect_claims(tmp_path)
-    C.validate_frame(claims)
+    claims_api.validate_frame(claims)
     assert claims.set_index("claim_id").loc["fake_claim", "verdict"] == "reproduced"
 
 
@@ -141,10 +152,10 @@ def test_code_fingerprint_is_stable():
 
 
 def test_report_lists_every_claim_and_embeds_figures(tmp_path):
-    claims = C.to_frame(
+    claims = claims_api.to_frame(
         [
-            C.Claim("c1", "Theorem 2", "bound | holds", "reproduced", "3/3 rows", "rate"),
-            C.Claim("c2", "§6 item 6", "advantage", "not_reproduced", "0/8 rows", ""),
+            claims_api.Claim("c1", "Theorem 2", "bound | holds", "reproduced", "3/3 rows", "rate"),
+            claims_api.Claim("c2", "§6 item 6", "advantage", "not_reproduced", "0/8 rows", ""),
         ]
     )
     (tmp_path / "figures").mkdir()

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from experiments import distributed
-from experiments.runner import simulate
+from experiments.validation.runner import simulate
 from tests.distributed_scripts import launch, model
 from tests.distributed_scripts.mesh_check import runner_inputs
 from tests.tolerances import SHARDED_F64_ABS

@@ -17,8 +17,8 @@ def test_paper_reproduce_smoke_writes_every_output(tmp_path):
     run reuses every finished experiment."""
     import figures
     import paper_reproduce
-    from experiments import claims as C
-    from experiments import registry
+    from experiments.reproduction import claims as claims_api
+    from experiments.reproduction import registry
 
     assert paper_reproduce.main(["--profile", "smoke", "--out", str(tmp_path)]) == 0
     table = pd.read_csv(tmp_path / "tables" / "conformance.csv")
@@ -48,7 +48,7 @@ def test_paper_reproduce_smoke_writes_every_output(tmp_path):
         assert len(pd.read_csv(tmp_path / "tables" / f"{name}.csv")) > 0, name
 
     claims = pd.read_csv(tmp_path / "claims.csv", keep_default_na=False)
-    C.validate_frame(claims)
+    claims_api.validate_frame(claims)
     assert set(claims["figure"]) - {""} <= set(figures.FIGURES)
     for fig in figures.FIGURES:
         for ext in ("png", "pdf"):
@@ -88,11 +88,10 @@ def test_readme_quick_start_has_the_two_commands():
 
 def test_readme_theory_section_matches_theorems():
     """The README's listing is `python -m theory` output: bounds and step names must match."""
-    from theory import THEOREMS
-    from theory import symbols as S
+    from theory import THEOREMS, symbols
 
     readme = (ROOT / "README.md").read_text()
     for t in THEOREMS.values():
-        assert S.latex(t.bound) in readme, t.key
+        assert symbols.latex(t.bound) in readme, t.key
         for step in t.steps:
             assert f"| {step.name} |" in readme, (t.key, step.name)

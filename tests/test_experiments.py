@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 
 import theory
-from experiments import hypotheses, stats
 from experiments.__main__ import main as cli
 from experiments.cache import Cache
-from experiments.optimizers import for_theorem
-from experiments.runner import simulate, simulate_many
-from experiments.spec import InstanceSpec, build
-from experiments.validate import COLUMNS, validate
-from lamb_ref import reference as R
+from experiments.validation import hypotheses, stats
+from experiments.validation.optimizers import for_theorem
+from experiments.validation.runner import simulate, simulate_many
+from experiments.validation.spec import InstanceSpec, build
+from experiments.validation.validate import COLUMNS, validate
+from lamb_ref import reference
 from tests.tolerances import BACKENDS_F64_ABS
 
 THEOREMS = ("sgd", "lars", "lamb_beta2_zero", "lamb_beta2_pos")
@@ -53,10 +53,10 @@ def _numpy_reference_run(b, theorem, T, eta):
     p = dict(b.spec.to_dict())
     phi = tuple(p["phi"])
     opt = {
-        "sgd": lambda: R.sgd(eta),
-        "lars": lambda: R.lars(eta, momentum=0.0, phi=phi),
-        "lamb_beta2_zero": lambda: R.lamb(eta, 0.0, 0.0, 0.0, 0.0, phi=phi),
-        "lamb_beta2_pos": lambda: R.lamb(eta, 0.0, b.spec.beta2, 0.0, 0.0, phi=phi),
+        "sgd": lambda: reference.sgd(eta),
+        "lars": lambda: reference.lars(eta, momentum=0.0, phi=phi),
+        "lamb_beta2_zero": lambda: reference.lamb(eta, 0.0, 0.0, 0.0, 0.0, phi=phi),
+        "lamb_beta2_pos": lambda: reference.lamb(eta, 0.0, b.spec.beta2, 0.0, 0.0, phi=phi),
     }[theorem]()
     x = {k: np.asarray(v) for k, v in b.x1.items()}
     state = opt.init(x)
@@ -67,7 +67,7 @@ def _numpy_reference_run(b, theorem, T, eta):
         gs = [grad[k] for k in sorted(grad)]
         vals.append(theory.THEOREMS[theorem].lhs(gs))
         upd, state = opt.update(grad, state, x)
-        x = R.apply_updates(x, upd)
+        x = reference.apply_updates(x, upd)
     return float(np.mean(vals))
 
 

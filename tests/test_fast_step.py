@@ -24,10 +24,8 @@ import optax
 import pytest
 
 import lamb_ref
-import lamb_ref.reference as R
-from lamb_ref.reference import _common as C
-from lamb_ref.reference import _inplace as I
-from lamb_ref.reference import _tree
+from lamb_ref import reference
+from lamb_ref.reference import _common, _inplace, _tree
 from tests.helpers import max_abs_diff, noisy_quadratic_grad, random_tree, to_numpy
 from tests.tolerances import BACKENDS_F64_ABS
 
@@ -53,8 +51,8 @@ CASES = {
 def _make(backend, key):
     name, hp = CASES[key]
     if key.startswith("variant_"):
-        return (lamb_ref if backend == "jax" else R).variants.make(name, **hp)
-    return getattr(lamb_ref if backend == "jax" else R, name)(**hp)
+        return (lamb_ref if backend == "jax" else reference).variants.make(name, **hp)
+    return getattr(lamb_ref if backend == "jax" else reference, name)(**hp)
 
 
 def _donated_step(tx):
@@ -77,7 +75,7 @@ def test_jitted_donated_step_equals_reference_float64(key):
     for t in range(5):
         g = grad(p_ref, t)
         updates, s_ref = ref.update(g, s_ref, p_ref)
-        p_ref = R.apply_updates(p_ref, updates)
+        p_ref = reference.apply_updates(p_ref, updates)
         p_jax, s_jax = step(p_jax, s_jax, jax.tree.map(jnp.asarray, g))
         assert max_abs_diff(p_ref, to_numpy(p_jax)) <= BACKENDS_F64_ABS, t
 
@@ -131,7 +129,7 @@ def test_bfloat16_lamb_step_is_finite_and_follows_optax():
 
 def _big_tree(rng, dtype):
     """Layers of several blocks (with a partial last block), a scalar and an all-zero layer."""
-    n = C.BLOCK
+    n = _common.BLOCK
     return {
         "embed": (0.1 * rng.normal(size=(2 * n + 123,))).astype(dtype),
         "dense": {
@@ -148,22 +146,27 @@ INPLACE_VARIANTS = (
 )
 INPLACE = {
     "lamb": lambda: (
-        R.lamb(0.02, weight_decay=0.01),
-        I.lamb_family(0.02, weight_decay=0.01),
+        reference.lamb(0.02, weight_decay=0.01),
+        _inplace.lamb_family(0.02, weight_decay=0.01),
     ),
     "lamb_linf_phi_masks": lambda: (
-        R.lamb(0.02, weight_decay=0.1, trust_norm="linf", phi=(0.5, 2.0), trust_ratio_mask=["k"]),
-        I.lamb_family(
+        reference.lamb(
+            0.02, weight_decay=0.1, trust_norm="linf", phi=(0.5, 2.0), trust_ratio_mask=["k"]
+        ),
+        _inplace.lamb_family(
             0.02, weight_decay=0.1, trust_norm="linf", phi=(0.5, 2.0), trust_ratio_mask=["k"]
         ),
     ),
-    "adamw": lambda: (R.adamw(0.01, weight_decay=0.1), I.adamw(0.01, weight_decay=0.1)),
-    "adam": lambda: (R.adam(0.01), I.adam(0.01)),
+    "adamw": lambda: (
+        reference.adamw(0.01, weight_decay=0.1),
+        _inplace.adamw(0.01, weight_decay=0.1),
+    ),
+    "adam": lambda: (reference.adam(0.01), _inplace.adam(0.01)),
     **{
         f"variant_{name}": (
             lambda name=name: (
-                R.variants.make(name, learning_rate=0.05, weight_decay=0.01),
-                I.make(name, learning_rate=0.05, weight_decay=0.01),
+                reference.variants.make(name, learning_rate=0.05, weight_decay=0.01),
+                _inplace.make(name, learning_rate=0.05, weight_decay=0.01),
             )
         )
         for name in INPLACE_VARIANTS
@@ -187,7 +190,7 @@ def test_inplace_numpy_step_is_the_reference_bit_for_bit(key, dtype):
     for _ in range(3):
         grads = _big_tree(rng, dtype)
         updates, s_ref = ref.update(grads, s_ref, p_ref)
-        p_ref = R.apply_updates(p_ref, updates)
+        p_ref = reference.apply_updates(p_ref, updates)
         assert fast.step(p_fast, s_fast, grads) is None
         for a, b in zip(_leaves(p_ref), _leaves(p_fast), strict=True):
             assert b.dtype == dtype
@@ -208,8 +211,8 @@ def test_inplace_step_does_not_depend_on_the_worker_count(workers, monkeypatch):
     params, grads = _big_tree(rng, np.float32), _big_tree(rng, np.float32)
     results = []
     for n in (2, workers):
-        monkeypatch.setattr(I, "_workers", lambda n=n: n)
-        fast = I.lamb_family(0.02, weight_decay=0.01)
+        monkeypatch.setattr(_inplace, "_workers", lambda n=n: n)
+        fast = _inplace.lamb_family(0.02, weight_decay=0.01)
         p = copy.deepcopy(params)
         s = fast.init(p)
         fast.step(p, s, grads)
@@ -227,30 +230,32 @@ def test_inplace_falls_back_to_the_reference_on_mixed_dtypes():
     s_ref, s_fast = ref.init(params), fast.init(p_fast)
     updates, s_ref = ref.update(grads, s_ref, params)
     fast.step(p_fast, s_fast, grads)
-    for a, b in zip(_leaves(R.apply_updates(params, updates)), _leaves(p_fast), strict=True):
+    for a, b in zip(
+        _leaves(reference.apply_updates(params, updates)), _leaves(p_fast), strict=True
+    ):
         np.testing.assert_array_equal(a, b)
     assert s_fast["count"] == 1
 
 
 def test_blocked_layer_norm_matches_numpy():
-    x = np.random.default_rng(0).normal(size=3 * C.BLOCK + 5)
-    assert C.layer_norm(x, "l2") == pytest.approx(np.linalg.norm(x), rel=1e-14)
-    assert C.layer_norm(x, "l1") == pytest.approx(np.abs(x).sum(), rel=1e-14)
-    assert C.layer_norm(x, "linf") == np.abs(x).max()
-    assert C.layer_norm(np.zeros(0), "l2") == 0.0
-    assert np.isnan(C.layer_norm(np.r_[x, np.nan], "linf"))
+    x = np.random.default_rng(0).normal(size=3 * _common.BLOCK + 5)
+    assert _common.layer_norm(x, "l2") == pytest.approx(np.linalg.norm(x), rel=1e-14)
+    assert _common.layer_norm(x, "l1") == pytest.approx(np.abs(x).sum(), rel=1e-14)
+    assert _common.layer_norm(x, "linf") == np.abs(x).max()
+    assert _common.layer_norm(np.zeros(0), "l2") == 0.0
+    assert np.isnan(_common.layer_norm(np.r_[x, np.nan], "linf"))
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 @pytest.mark.parametrize("kind", ["l2", "l1", "linf"])
 def test_norm_partial_is_the_float64_reduction_of_the_block(kind, dtype):
     """Widening before squaring gives exactly np.square(block, dtype=float64) (and |·|)."""
-    block = np.random.default_rng(1).normal(size=C.BLOCK - 3).astype(dtype)
+    block = np.random.default_rng(1).normal(size=_common.BLOCK - 3).astype(dtype)
     before = block.copy()
     wide = {"l2": np.square, "l1": np.absolute, "linf": np.absolute}[kind](block, dtype=np.float64)
     expected = float(np.max(wide) if kind == "linf" else np.sum(wide))
-    assert C.norm_partial(block, kind) == expected
-    assert C.norm_partial(block, kind, np.empty(block.size)) == expected
+    assert _common.norm_partial(block, kind) == expected
+    assert _common.norm_partial(block, kind, np.empty(block.size)) == expected
     np.testing.assert_array_equal(block, before)  # the block itself is never written
 
 

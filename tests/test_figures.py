@@ -5,7 +5,7 @@ malformed ones naming the figure, the table and the columns.
 Fixtures (``tests/data/figures/*.csv``) are row subsets of a default-profile run's tables, with
 their columns unchanged; the long ``per_seed`` lists are cut to their first two values to keep the
 files small (no figure reads them). ``bias_correction.csv`` is a row subset of the smoke profile
-of ``experiments.suites.bias_correction``.
+of ``experiments.reproduction.suites.bias_correction``.
 """
 
 from __future__ import annotations

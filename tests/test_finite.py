@@ -6,12 +6,14 @@ import numpy as np
 import pytest
 
 import lamb_ref
-import lamb_ref.reference as R
+from lamb_ref import reference
 from lamb_ref.finite import NonFiniteGradientError
 from lamb_ref.reference.finite import NonFiniteGradientError as RefNonFinite
 
 
-@pytest.mark.parametrize("m, arr", [(R, np.asarray), (lamb_ref, jnp.asarray)], ids=["numpy", "jax"])
+@pytest.mark.parametrize(
+    "m, arr", [(reference, np.asarray), (lamb_ref, jnp.asarray)], ids=["numpy", "jax"]
+)
 def test_nan_propagates_to_its_coordinate_and_unnormalises_its_leaf(m, arr):
     params = {"a": arr(np.ones(3)), "b": arr(np.ones(3))}
     grads = {"a": arr(np.array([1.0, np.nan, 1.0])), "b": arr(np.ones(3))}
@@ -24,7 +26,9 @@ def test_nan_propagates_to_its_coordinate_and_unnormalises_its_leaf(m, arr):
     assert np.all(np.isfinite(np.asarray(updates["b"])))
 
 
-@pytest.mark.parametrize("m, arr", [(R, np.asarray), (lamb_ref, jnp.asarray)], ids=["numpy", "jax"])
+@pytest.mark.parametrize(
+    "m, arr", [(reference, np.asarray), (lamb_ref, jnp.asarray)], ids=["numpy", "jax"]
+)
 def test_global_clip_spreads_nan_and_inf_zeroes_other_leaves(m, arr):
     params = {"a": arr(np.ones(3)), "b": arr(np.ones(3))}
     tx = m.variants.make("timm", learning_rate=0.1)
@@ -39,7 +43,7 @@ def test_global_clip_spreads_nan_and_inf_zeroes_other_leaves(m, arr):
 
 
 def test_reference_check_names_the_leaf():
-    tx = R.finite_check(R.lamb(0.1))
+    tx = reference.finite_check(reference.lamb(0.1))
     params = {"dense": {"kernel": np.ones(2), "bias": np.ones(2)}}
     grads = {"dense": {"kernel": np.ones(2), "bias": np.array([np.nan, 1.0])}}
     with pytest.raises(

@@ -8,7 +8,7 @@ import optax
 import pytest
 
 import lamb_ref
-import lamb_ref.reference as R
+from lamb_ref import reference
 from tests.helpers import max_abs_diff, random_tree, run, to_jax
 from tests.tolerances import BACKENDS_F64_ABS
 
@@ -52,7 +52,7 @@ def test_vmap_over_learning_rates_with_inject_hyperparams(name):
     batched = jax.jit(jax.vmap(train))(lrs)
     for k, lr in enumerate([0.001, 0.01, 0.1]):
         expected = run(
-            getattr(R, name)(lr),
+            getattr(reference, name)(lr),
             params,
             lambda p, t: jax.tree.map(lambda x: np.asarray(x) - 0.3, p),
             3,

@@ -23,18 +23,20 @@ import pandas as pd
 import pytest
 
 from experiments.cache import Cache
-from experiments.claims import VERDICTS, Claim, to_frame
-from experiments.registry import Context
-from experiments.suites import lb_loss_vs_accuracy as lva
-from experiments.suites import lb_optimizer_table as lot
-from experiments.suites import lb_steps_to_target as stt
+from experiments.reproduction.claims import VERDICTS, Claim, to_frame
+from experiments.reproduction.protocol import Context
+from experiments.reproduction.suites import (
+    lb_loss_vs_accuracy,
+    lb_optimizer_table,
+    lb_steps_to_target,
+)
 from figures import lb_loss_vs_accuracy as fig_lva
 from figures import lb_optimizer_table as fig_lot
 from figures import lb_steps_to_target as fig_stt
 from figures import style
 
 DATA = Path(__file__).parent / "data" / "figures"
-MODULES = {lot: fig_lot, lva: fig_lva, stt: fig_stt}
+MODULES = {lb_optimizer_table: fig_lot, lb_loss_vs_accuracy: fig_lva, lb_steps_to_target: fig_stt}
 
 
 def _roundtrip(df: pd.DataFrame) -> pd.DataFrame:
@@ -70,27 +72,27 @@ def test_smoke_tables_and_claims_are_well_formed(smoke):
 
 
 def test_smoke_optimizer_table_contents(smoke):
-    tables, _ = smoke[lot]
+    tables, _ = smoke[lb_optimizer_table]
     runs, grid = tables["lb_optimizer_table_runs"], tables["lb_optimizer_table"]
-    s = lot.setup(Context("smoke"))
+    s = lb_optimizer_table.setup(Context("smoke"))
     assert len(runs) == len(s.optimizers) * len(s.grid) * s.seeds
     assert set(runs["optimizer"]) == set(s.optimizers)
     assert (runs["batch_size"] == s.batch_size).all()
-    np.testing.assert_allclose(runs["dataset_fraction"], s.batch_size / lot.N_TRAIN)
+    np.testing.assert_allclose(runs["dataset_fraction"], s.batch_size / lb_optimizer_table.N_TRAIN)
     # one best η per optimizer, the argmax of the mean accuracy
     assert (grid.groupby("optimizer")["best"].sum() == 1).all()
     for _, g in grid.groupby("optimizer"):
         assert g.loc[g["acc_mean"].idxmax(), "best"]
     # the loss-vs-accuracy table is the same runs' history (cache shared, nothing retrained)
-    hist = smoke[lva][0]["lb_loss_vs_accuracy"]
+    hist = smoke[lb_loss_vs_accuracy][0]["lb_loss_vs_accuracy"]
     assert hist.groupby(["optimizer", "peak_lr", "seed"]).ngroups == len(runs)
     assert hist["final"].sum() == len(runs)
 
 
 def test_smoke_steps_to_target_first_hit(smoke):
-    tables, _ = smoke[stt]
+    tables, _ = smoke[lb_steps_to_target]
     runs = tables["lb_steps_to_target"]
-    s = stt.setup(Context("smoke"))
+    s = lb_steps_to_target.setup(Context("smoke"))
     assert len(runs) == len(s.optimizers) * len(s.batches) * len(s.grid) * s.seeds
     hit = runs[np.isfinite(runs["steps_to_target"])]
     assert ((hit["steps_to_target"] > 0) & (hit["steps_to_target"] <= hit["total_steps"])).all()
@@ -123,18 +125,18 @@ def _verdicts(claims) -> dict[str, str]:
 
 def test_optimizer_table_claims():
     base = {"momentum": 0.97, "adagrad": 0.96, "adam": 0.965, "adamw": 0.968}
-    v = _verdicts(lot.claims({"lb_optimizer_table": _grid({**base, "lamb": 0.975})}))
+    v = _verdicts(lb_optimizer_table.claims({"lb_optimizer_table": _grid({**base, "lamb": 0.975})}))
     assert v == {"lb_table7_lamb_competitive": "reproduced", "lb_table7_lamb_best": "reproduced"}
-    near = 0.97 - lot.COMPETITIVE_MARGIN / 2
-    v = _verdicts(lot.claims({"lb_optimizer_table": _grid({**base, "lamb": near})}))
+    near = 0.97 - lb_optimizer_table.COMPETITIVE_MARGIN / 2
+    v = _verdicts(lb_optimizer_table.claims({"lb_optimizer_table": _grid({**base, "lamb": near})}))
     assert v == {"lb_table7_lamb_competitive": "reproduced", "lb_table7_lamb_best": "partially"}
-    v = _verdicts(lot.claims({"lb_optimizer_table": _grid({**base, "lamb": 0.955})}))
+    v = _verdicts(lb_optimizer_table.claims({"lb_optimizer_table": _grid({**base, "lamb": 0.955})}))
     assert v["lb_table7_lamb_competitive"] == "not_reproduced"
     assert v["lb_table7_lamb_best"] == "not_reproduced"
     weak = {**base, "adagrad": 0.95, "lamb": 0.955}  # 1.5 points below, above AdaGrad only
-    v = _verdicts(lot.claims({"lb_optimizer_table": _grid(weak)}))
+    v = _verdicts(lb_optimizer_table.claims({"lb_optimizer_table": _grid(weak)}))
     assert v["lb_table7_lamb_competitive"] == "partially"
-    v = _verdicts(lot.claims({"lb_optimizer_table": _grid(base)}))
+    v = _verdicts(lb_optimizer_table.claims({"lb_optimizer_table": _grid(base)}))
     assert set(v.values()) == {"not_applicable"}
 
 
@@ -162,7 +164,7 @@ def test_loss_vs_accuracy_claims():
             ("lamb", 0.1): [(1.4, 0.96), (1.5, 0.95), (1.3, 0.97)],
         }
     )
-    (c,) = lva.claims({"lb_loss_vs_accuracy": disc})
+    (c,) = lb_loss_vs_accuracy.claims({"lb_loss_vs_accuracy": disc})
     assert c.verdict == "reproduced" and "momentum η=0.01" in c.evidence
     # every run: lower loss ↔ higher accuracy
     conc = _history(
@@ -171,7 +173,7 @@ def test_loss_vs_accuracy_claims():
             ("lamb", 0.1): [(0.20, 0.96), (0.21, 0.95), (0.22, 0.94)],
         }
     )
-    (c,) = lva.claims({"lb_loss_vs_accuracy": conc})
+    (c,) = lb_loss_vs_accuracy.claims({"lb_loss_vs_accuracy": conc})
     assert c.verdict == "not_reproduced" and "τ_b(loss, accuracy) = -1.000" in c.evidence
     # one discordant pair of runs, inside seed noise (overlapping seed ranges)
     noisy = _history(
@@ -180,10 +182,12 @@ def test_loss_vs_accuracy_claims():
             ("lamb", 0.1): [(0.22, 0.965), (0.27, 0.955), (0.32, 0.945)],
         }
     )
-    (c,) = lva.claims({"lb_loss_vs_accuracy": noisy})
+    (c,) = lb_loss_vs_accuracy.claims({"lb_loss_vs_accuracy": noisy})
     assert c.verdict == "partially"
     # too few seeds for "beyond seed noise"
-    (c,) = lva.claims({"lb_loss_vs_accuracy": disc[disc["seed"] < lva.MIN_SEEDS - 1]})
+    (c,) = lb_loss_vs_accuracy.claims(
+        {"lb_loss_vs_accuracy": disc[disc["seed"] < lb_loss_vs_accuracy.MIN_SEEDS - 1]}
+    )
     assert c.verdict == "partially"
 
 
@@ -209,38 +213,44 @@ def _steps_runs(steps: dict[str, list[float]], batches=(16, 64, 256, 1024)) -> p
 def test_steps_to_target_claims():
     regimes = [800, 200, 60, 50]  # slope −1 then −0.13
     v = _verdicts(
-        stt.claims({"lb_steps_to_target": _steps_runs(dict.fromkeys(stt.OPTIMIZERS, regimes))})
+        lb_steps_to_target.claims(
+            {
+                "lb_steps_to_target": _steps_runs(
+                    dict.fromkeys(lb_steps_to_target.OPTIMIZERS, regimes)
+                )
+            }
+        )
     )
     assert v == {"lb_scaling_regimes": "reproduced", "lb_nado_equal_budget": "reproduced"}
     linear = [800, 200, 50, 12.5]  # perfect scaling all the way: no diminishing returns
     slow = [800, 200, 60, 100]  # Nesterov/Adam need 2x LAMB's steps at the largest batch
     table = _steps_runs({"lamb": regimes, "nesterov": linear, "adam": slow, "lars": linear})
-    v = _verdicts(stt.claims({"lb_steps_to_target": table}))
+    v = _verdicts(lb_steps_to_target.claims({"lb_steps_to_target": table}))
     assert v["lb_scaling_regimes"] == "partially"  # LAMB and Adam yes, Nesterov and LARS no
     table = _steps_runs({"lamb": regimes, "nesterov": slow, "adam": slow})
-    v = _verdicts(stt.claims({"lb_steps_to_target": table}))
+    v = _verdicts(lb_steps_to_target.claims({"lb_steps_to_target": table}))
     assert v["lb_nado_equal_budget"] == "not_reproduced"
     table = _steps_runs({"lamb": linear, "nesterov": linear, "adam": linear})
-    v = _verdicts(stt.claims({"lb_steps_to_target": table}))
+    v = _verdicts(lb_steps_to_target.claims({"lb_steps_to_target": table}))
     assert v == {"lb_scaling_regimes": "not_reproduced", "lb_nado_equal_budget": "reproduced"}
     # a baseline that never reaches the target fails; too few batch sizes is not applicable
     never = _steps_runs({"lamb": regimes, "adam": [800, 200, 60, np.nan]})
-    v = _verdicts(stt.claims({"lb_steps_to_target": never}))
+    v = _verdicts(lb_steps_to_target.claims({"lb_steps_to_target": never}))
     assert v["lb_nado_equal_budget"] == "not_reproduced"
     two = _steps_runs({"lamb": [800, 200], "adam": [800, 200]}, batches=(16, 64))
-    assert _verdicts(stt.claims({"lb_steps_to_target": two}))["lb_scaling_regimes"] == (
-        "not_applicable"
-    )
+    assert _verdicts(lb_steps_to_target.claims({"lb_steps_to_target": two}))[
+        "lb_scaling_regimes"
+    ] == ("not_applicable")
 
 
 def test_best_table_requires_every_seed():
     runs = _steps_runs({"lamb": [100, 50, 40]}, batches=(16, 64, 256))
     runs.loc[(runs["peak_lr"] == 0.01) & (runs["batch_size"] == 16) & (runs["seed"] == 1),
              "steps_to_target"] = np.nan  # fmt: skip
-    best = stt.best_table(runs).set_index("batch_size")
+    best = lb_steps_to_target.best_table(runs).set_index("batch_size")
     assert best.loc[16, "best_lr"] == 0.1 and best.loc[16, "steps_mean"] == 200.5
     assert best.loc[64, "best_lr"] == 0.01 and best.loc[64, "steps_max"] == 51
-    assert stt.slope(16, 100, 64, 25) == pytest.approx(-1.0)
+    assert lb_steps_to_target.slope(16, 100, 64, 25) == pytest.approx(-1.0)
 
 
 # ---- figures from fixtures -------------------------------------------------------------------

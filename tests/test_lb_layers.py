@@ -18,11 +18,9 @@ import pandas as pd
 import pytest
 
 from experiments.cache import Cache
-from experiments.claims import VERDICTS, Claim
-from experiments.registry import Context
-from experiments.suites import lb_appendix_variants as AV
-from experiments.suites import lb_smoothness as SM
-from experiments.suites import lb_trust_ratios as TR
+from experiments.reproduction.claims import VERDICTS, Claim
+from experiments.reproduction.protocol import Context
+from experiments.reproduction.suites import lb_appendix_variants, lb_smoothness, lb_trust_ratios
 from figures import lb_appendix_variants as fig_av
 from figures import lb_smoothness as fig_sm
 from figures import lb_trust_ratios as fig_tr
@@ -30,7 +28,7 @@ from figures import style
 from theory import comparisons
 
 DATA = Path(__file__).parent / "data" / "figures"
-SUITES = {TR: fig_tr, AV: fig_av, SM: fig_sm}
+SUITES = {lb_trust_ratios: fig_tr, lb_appendix_variants: fig_av, lb_smoothness: fig_sm}
 # A ratio of bounds computed twice in float64 (lambdified sympy vs sympy substitution at 30
 # digits): a few ulps of the rounding of each term.
 BOUND_RATIO_REL = 1e-9
@@ -76,7 +74,7 @@ def test_smoke_tables_and_claims_are_well_formed(smoke, mod):
 
 
 def test_smoke_trust_ratios_content(smoke):
-    t = smoke[TR]["lb_trust_ratios"]
+    t = smoke[lb_trust_ratios]["lb_trust_ratios"]
     assert set(t["optimizer"]) == {"lamb", "lars"}
     adapted = t[style.as_bool(t["adapted"])]
     assert set(adapted["layer"]) == {"dense_0/kernel", "head/kernel"}  # biases are excluded
@@ -84,9 +82,9 @@ def test_smoke_trust_ratios_content(smoke):
 
 
 def test_smoke_smoothness_content(smoke):
-    prof, b = smoke[SM]["lb_smoothness"], smoke[SM]["lb_smoothness_bounds"]
+    prof, b = smoke[lb_smoothness]["lb_smoothness"], smoke[lb_smoothness]["lb_smoothness_bounds"]
     assert (prof["L"] >= 0).all() and (prof["sigma"] >= 0).all()
-    assert set(b["theorem"]) == set(SM.THEOREM_ORDER) and set(b["phi"]) == {
+    assert set(b["theorem"]) == set(lb_smoothness.THEOREM_ORDER) and set(b["phi"]) == {
         "constant",
         "identity_range",
     }
@@ -117,21 +115,24 @@ def _verdicts(claims) -> dict[str, str]:
 
 def test_trust_ratio_claims_follow_the_numbers():
     wide = _trust({"a/kernel": [0.01, 0.02, 0.05], "b/kernel": [1.0, 1.0, 1.0]})
-    assert _verdicts(TR.claims({"lb_trust_ratios": wide})) == {
+    assert _verdicts(lb_trust_ratios.claims({"lb_trust_ratios": wide})) == {
         "lb_trust_ratio_spread": "reproduced",  # ×100, ×50, ×20 at every log
         "lb_trust_ratio_drift": "reproduced",  # a/kernel ×5
     }
     flat = _trust({"a/kernel": [0.5, 0.5, 0.55], "b/kernel": [1.0, 1.0, 1.0]})
-    assert _verdicts(TR.claims({"lb_trust_ratios": flat})) == {
+    assert _verdicts(lb_trust_ratios.claims({"lb_trust_ratios": flat})) == {
         "lb_trust_ratio_spread": "not_reproduced",
         "lb_trust_ratio_drift": "not_reproduced",
     }
     early = _trust({"a/kernel": [0.01, 0.5, 0.5], "b/kernel": [1.0, 1.0, 1.0]})
-    assert _verdicts(TR.claims({"lb_trust_ratios": early}))["lb_trust_ratio_spread"] == "partially"
-    s = TR.summarise(wide)
+    assert (
+        _verdicts(lb_trust_ratios.claims({"lb_trust_ratios": early}))["lb_trust_ratio_spread"]
+        == "partially"
+    )
+    s = lb_trust_ratios.summarise(wide)
     assert s["drift_factor"].to_numpy() == pytest.approx(5.0)
     assert (s["drift_layer"] == "a/kernel").all() and (s["n_adapted"] == 2).all()
-    empty = TR.claims({"lb_trust_ratios": pd.DataFrame()})
+    empty = lb_trust_ratios.claims({"lb_trust_ratios": pd.DataFrame()})
     assert {c.verdict for c in empty} == {"not_applicable"}
 
 
@@ -146,28 +147,28 @@ def _variants(acc: dict[str, float], seeds=(0, 1, 2)) -> pd.DataFrame:
 
 
 def test_appendix_claims_follow_the_numbers():
-    same = dict.fromkeys(AV.VARIANTS, 0.95) | {"lamb_v3_nowarmup": 0.80}
-    assert set(_verdicts(AV.claims({"lb_appendix_variants": _variants(same)})).values()) == {
-        "reproduced"
-    }
+    same = dict.fromkeys(lb_appendix_variants.VARIANTS, 0.95) | {"lamb_v3_nowarmup": 0.80}
+    assert set(
+        _verdicts(lb_appendix_variants.claims({"lb_appendix_variants": _variants(same)})).values()
+    ) == {"reproduced"}
     off = same | {"nlamb": 0.90, "nnlamb": 0.90, "lamb_linf": 0.90, "lamb_v3": 0.90}
-    assert _verdicts(AV.claims({"lb_appendix_variants": _variants(off)})) == {
+    assert _verdicts(lb_appendix_variants.claims({"lb_appendix_variants": _variants(off)})) == {
         "lb_appendix_d_nesterov_lamb": "not_reproduced",
         "lb_appendix_f_trust_norm": "partially",  # L1 within, L∞ 5 points lower
         "lb_appendix_e_no_drop_without_correction": "not_reproduced",
         "lb_appendix_e_correction_like_warmup": "not_reproduced",  # 0.95 vs 0.90
     }
     # the correction matches warmup, but removing both costs nothing: no power, so partially
-    idle = dict.fromkeys(AV.VARIANTS, 0.95)
-    got = _verdicts(AV.claims({"lb_appendix_variants": _variants(idle)}))
+    idle = dict.fromkeys(lb_appendix_variants.VARIANTS, 0.95)
+    got = _verdicts(lb_appendix_variants.claims({"lb_appendix_variants": _variants(idle)}))
     assert got["lb_appendix_e_correction_like_warmup"] == "partially"
     # fewer than MIN_SEEDS seeds: nothing is judged
-    few = AV.claims({"lb_appendix_variants": _variants(same, seeds=(0, 1))})
+    few = lb_appendix_variants.claims({"lb_appendix_variants": _variants(same, seeds=(0, 1))})
     assert {c.verdict for c in few} == {"not_applicable"}
     # diverged runs (NaN accuracy) count as 0, so an LR that diverges is never the best
     df = _variants(same)
     df.loc[(df["variant"] == "nlamb") & (df["peak_lr"] == 0.1), "final_eval_accuracy"] = np.nan
-    best = AV.best_per_variant(df).set_index("variant")
+    best = lb_appendix_variants.best_per_variant(df).set_index("variant")
     assert best.loc["nlamb", "peak_lr"] == 0.05
 
 
@@ -184,12 +185,12 @@ def _bounds(r_l: float, ratio: float, seeds=(0, 1, 2)) -> pd.DataFrame:
 
 
 def test_smoothness_claims_follow_the_numbers():
-    assert set(_verdicts(SM.claims({"lb_smoothness_bounds": _bounds(3.9, 0.5)})).values()) == {
-        "reproduced"
-    }
-    assert set(_verdicts(SM.claims({"lb_smoothness_bounds": _bounds(1.5, 2.0)})).values()) == {
-        "not_reproduced"
-    }
+    assert set(
+        _verdicts(lb_smoothness.claims({"lb_smoothness_bounds": _bounds(3.9, 0.5)})).values()
+    ) == {"reproduced"}
+    assert set(
+        _verdicts(lb_smoothness.claims({"lb_smoothness_bounds": _bounds(1.5, 2.0)})).values()
+    ) == {"not_reproduced"}
 
 
 def test_bounds_table_agrees_with_theory_comparisons():
@@ -202,7 +203,7 @@ def test_bounds_table_agrees_with_theory_comparisons():
     )  # fmt: skip
     meta = pd.DataFrame([{"net": "digits/mlp", "seed": 0, "T": 50, "f_gap": 2.3, "G": 3.0,
                           "final_eval_loss": 0.1, "final_eval_accuracy": 0.9}])  # fmt: skip
-    b = SM.bounds_table(profile, meta)
+    b = lb_smoothness.bounds_table(profile, meta)
     const = b[b["phi"] == "constant"].set_index("theorem")
     L = np.array([8.0, 1.0, 0.1])
     sigma = np.array([0.5, 2.0, 0.1])

@@ -23,10 +23,15 @@ import pandas as pd
 import pytest
 
 from experiments.cache import Cache
-from experiments.claims import VERDICTS, Claim
-from experiments.registry import Context
-from experiments.suites import _lb_scaling as lb
-from experiments.suites import lb_adamw_tuning, lb_batch_scaling, lb_lars_vs_lamb, lb_mixed_batch
+from experiments.reproduction.claims import VERDICTS, Claim
+from experiments.reproduction.protocol import Context
+from experiments.reproduction.suites import (
+    _lb_scaling,
+    lb_adamw_tuning,
+    lb_batch_scaling,
+    lb_lars_vs_lamb,
+    lb_mixed_batch,
+)
 from figures import lb_adamw_tuning as fig_adamw
 from figures import lb_batch_scaling as fig_bs
 from figures import lb_lars_vs_lamb as fig_ll
@@ -96,23 +101,25 @@ def test_smoke_runs_are_consistent(smoke):
     lamb_msgs = [m for m in msgs if "LAMB reference" in m]
     assert lamb_msgs and all(m.endswith("(cached)") for m in lamb_msgs)
     mixed = smoke["lb_mixed_batch"][0]["lb_mixed_batch_runs"]
-    assert set(lb.as_bool(mixed["rewarmup"])) == {True, False}
+    assert set(_lb_scaling.as_bool(mixed["rewarmup"])) == {True, False}
     assert (mixed["spike_ratio"] > 0).all()
 
 
 def test_check_doubling_names_the_parameter():
-    lb.check_doubling("batches", (32, 64, 128))
+    _lb_scaling.check_doubling("batches", (32, 64, 128))
     with pytest.raises(ValueError, match=r"batches=\(32, 96\)"):
-        lb.check_doubling("batches", (32, 96))
+        _lb_scaling.check_doubling("batches", (32, 96))
 
 
 def test_seed_stats_keeps_divergence_visible():
     df = pd.DataFrame({"k": [1, 1, 2, 2], "v": [1.0, 3.0, 1.0, np.nan]})
-    st = lb.seed_stats(df, ["k"], "v").set_index("k")
+    st = _lb_scaling.seed_stats(df, ["k"], "v").set_index("k")
     assert st.loc[1, "mean"] == 2.0 and st.loc[1, "std"] == pytest.approx(np.sqrt(2))
     assert np.isnan(st.loc[2, "mean"]) and st.loc[2, "n_diverged"] == 1
-    assert lb.separated(1.0, 0.1, 2.0, 0.1) and not lb.separated(1.0, 0.6, 2.0, 0.6)
-    assert not lb.separated(1.0, np.nan, 2.0, 0.1)  # no error bar: never separated
+    assert _lb_scaling.separated(1.0, 0.1, 2.0, 0.1) and not _lb_scaling.separated(
+        1.0, 0.6, 2.0, 0.6
+    )
+    assert not _lb_scaling.separated(1.0, np.nan, 2.0, 0.1)  # no error bar: never separated
 
 
 # -- claims on hand-made tables ------------------------------------------------------------
@@ -312,6 +319,6 @@ def test_lars_vs_lamb_figure():
     keys = [t.get_text() for t in fig.legends[0].get_texts()]
     assert {"LAMB", "LARS", "diverged"} <= set(keys)
     assert {f"B = {b}" for b in best["batch_size"]} <= set(keys)
-    n_div = int(lb.as_bool(runs["diverged"]).sum())
+    n_div = int(_lb_scaling.as_bool(runs["diverged"]).sum())
     crosses = [ln for ln in axes[1].get_lines() if ln.get_marker() == "x"]
     assert sum(len(np.unique(ln.get_xdata())) for ln in crosses) >= min(n_div, 1)

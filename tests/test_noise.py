@@ -1,4 +1,4 @@
-"""Tests for experiments.noise: exact noise scales and exact laws of the minibatch mean.
+"""Tests for experiments.validation.noise: exact noise scales and exact laws of the minibatch mean.
 
 Statistical checks use fixed seeds, so they are deterministic; their tolerances are chosen so
 that a *correct* sampler would also pass for almost every other seed (see the constants).
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from experiments.noise import (
+from experiments.validation.noise import (
     MAX_TABLE_ENTRIES,
     NOISE_KINDS,
     _stirling_tail,

@@ -1,4 +1,5 @@
-"""Synthetic objectives (experiments.objectives): gradients, certified constants, f*, bounds, input
+"""Synthetic objectives (experiments.validation.objectives): gradients, certified constants, f*,
+bounds, input
 checks, jit/vmap.
 
 The per-objective properties run as one table, ``test_property[case-check]``, in case-major order:
@@ -19,9 +20,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import experiments  # noqa: F401  (enables float64)
-from experiments import _hvp
-from experiments.objectives import (
+from experiments.validation import hessian
+from experiments.validation.objectives import (
     FAMILIES,
     Objective,
     cos_sin,
@@ -321,8 +321,8 @@ def test_power_iteration_and_lanczos_on_larger_blocks():
     P = random_points(obj, BATCH, 7, lo=0.3, hi=3.0)
 
     def norms(x):
-        lz = [_hvp.block_hessian_norm_lanczos(obj.value, x, n, x[n] + 1.0, 30) for n in x]
-        pw = [_hvp.block_hessian_norm(obj.value, x, n, x[n] + 1.0, 20) for n in x]
+        lz = [hessian.block_hessian_norm_lanczos(obj.value, x, n, x[n] + 1.0, 30) for n in x]
+        pw = [hessian.block_hessian_norm(obj.value, x, n, x[n] + 1.0, 20) for n in x]
         return jnp.stack(lz), jnp.stack(pw)
 
     lz, pw = jax.jit(jax.vmap(norms))(unflat(obj, P[:4]))
@@ -336,7 +336,9 @@ def test_random_point_flatten_and_jit():
     """random_point: iid N(0, scale²), jittable; flatten/unflatten are inverse and jittable."""
     obj = build("coupled_cosine", (20, 30), (1.5, 0.7), {"m": 30})
     random_point = jax.jit(obj.random_point)
-    x = random_point(jax.random.key(3), 2.0)  # typed keys (as experiments.spec uses) work
+    x = random_point(
+        jax.random.key(3), 2.0
+    )  # typed keys (as experiments.validation.spec uses) work
     v = np.asarray(jax.jit(obj.flatten)(x))
     assert v.shape == (50,) and 1.5 < v.std() < 2.5 and abs(v.mean()) < 0.9
     back = jax.jit(obj.unflatten)(jnp.asarray(v))
@@ -348,8 +350,8 @@ def test_random_point_flatten_and_jit():
 @jax.jit
 def _dense_norms(A, v0):
     """Lanczos (size steps) and power iteration (300 steps) on a dense symmetric matrix."""
-    power = _hvp.block_hessian_norm(lambda x: 0.5 * x["a"] @ A @ x["a"], {"a": v0}, "a", v0, 300)
-    return _hvp.lanczos_norm(lambda v: A @ v, v0, v0.shape[0]), power
+    power = hessian.block_hessian_norm(lambda x: 0.5 * x["a"] @ A @ x["a"], {"a": v0}, "a", v0, 300)
+    return hessian.lanczos_norm(lambda v: A @ v, v0, v0.shape[0]), power
 
 
 @pytest.mark.parametrize("matrix", ["identity", "rank1", "repeated", "pm", "zero", "random"])
@@ -489,7 +491,8 @@ def test_bad_points():
 
 
 def test_cos_sin_matches_jnp_cos_and_sin():
-    """The objectives' shared (cos x, sin x) pair (float64: experiments._sincos; float32: e^{ix})
+    """The objectives' shared (cos x, sin x) pair (float64: experiments.validation.sincos; float32:
+    e^{ix})
     is jnp's within 2 ulps of 1, eagerly and under jit, for small, large, negative and zero
     arguments (tests/test_sincos.py holds the float64 code to 1 ulp of NumPy)."""
     x = np.concatenate([np.linspace(-40.0, 40.0, 4001), [0.0, -0.0, 1e-300, np.pi / 2, 1e6 + 0.5]])

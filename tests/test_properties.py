@@ -25,8 +25,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import lamb_ref
-import lamb_ref.reference as R
-from lamb_ref import masks
+from lamb_ref import masks, reference
 from tests.helpers import (
     max_abs_diff,
     noisy_quadratic_grad,
@@ -39,7 +38,7 @@ from tests.helpers import (
 from tests.tolerances import BACKENDS_F64_ABS, IDENTITY_REL
 
 BACKENDS = ("numpy", "jax")
-MODULES = {"numpy": R, "jax": lamb_ref}
+MODULES = {"numpy": reference, "jax": lamb_ref}
 TRUST_NORMS = ("l2", "l1", "linf")
 
 # Modest example counts: JAX runs eagerly (no jit), a few ms per step.
@@ -577,13 +576,13 @@ def test_numpy_and_jax_agree(name, seed, lr, b1, b2, eps, wd, phi, trust_norm, b
             )
         return module.lars(lr, b1, wd, phi=phi, trust_norm=trust_norm)
 
-    ref = run(make(R), params, noisy, 3, "numpy")
+    ref = run(make(reference), params, noisy, 3, "numpy")
     points = [to_numpy(params), *ref]
 
     def shared(_params, t):
         return noisy(points[t], t)
 
-    assert max_abs_diff(run(make(R), params, shared, 3, "numpy"), ref) == 0.0
+    assert max_abs_diff(run(make(reference), params, shared, 3, "numpy"), ref) == 0.0
     jx = run(make(lamb_ref), params, shared, 3, "jax")
     diff = max_abs_diff(ref, jx)
     assert diff <= BACKENDS_F64_ABS, diff

@@ -1,4 +1,4 @@
-"""experiments._sincos: the objectives' float64 cos and sin, against NumPy and mpmath."""
+"""experiments.validation.sincos: the objectives' float64 cos and sin, against NumPy and mpmath."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ import mpmath
 import numpy as np
 import pytest
 
-import experiments  # noqa: F401  (enables float64)
-from experiments._sincos import LIMIT, cos_sin_f64
-from experiments.objectives import cos_sin
+from experiments.validation.objectives import cos_sin
+from experiments.validation.sincos import LIMIT, cos_sin_f64
 from tests.tolerances import SINCOS_NEAR_ZERO_ULPS, SINCOS_ULPS
 
 _jit = jax.jit(cos_sin_f64)

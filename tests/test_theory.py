@@ -11,8 +11,7 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from theory import THEOREMS
-from theory import symbols as S
+from theory import THEOREMS, symbols
 from theory.lemmas import LEMMAS
 from theory.steps import Step, positive_sampler, verify
 
@@ -109,11 +108,16 @@ def test_evaluate_agrees_with_sympy_on_random_instances(f_gap, T, L, noise):
 
 def test_sgd_explicit_bound_and_step():
     t = THEOREMS["sgd"]
-    assert sp.simplify(t.bound - (2 * S.f_gap * S.L_inf / S.T + S.sigma_sq / S.T)) == 0
+    assert (
+        sp.simplify(
+            t.bound - (2 * symbols.f_gap * symbols.L_inf / symbols.T + symbols.sigma_sq / symbols.T)
+        )
+        == 0
+    )
     value = t.evaluate(**INSTANCE)
     assert value == pytest.approx(2 * 1.5 * 10 / 100 + (0.01 + 0.04 + 0.09 + 0.16) / 100)
     assert t.step_size(**INSTANCE) == pytest.approx(0.1)
-    assert t.batch_size == S.T
+    assert t.batch_size == symbols.T
 
 
 def test_evaluate_reports_missing_constants():
@@ -133,7 +137,7 @@ def test_exports(key):
     assert sp.simplify(sp.sympify(eval(record["bound_srepr"], sp.__dict__)) - t.bound) == 0
     assert set(record["symbols"]) == {s.name for s in t.symbols}
     latex = t.latex()
-    assert S.latex(t.bound) in latex and t.lhs_latex in latex
+    assert symbols.latex(t.bound) in latex and t.lhs_latex in latex
 
 
 def _instance(**settings_overrides):
@@ -182,9 +186,13 @@ def test_lhs_functions(key):
 
 
 def test_positive_sampler_respects_integer_symbols():
-    draw = positive_sampler([S.T, S.f_gap])
+    draw = positive_sampler([symbols.T, symbols.f_gap])
     values = draw(np.random.default_rng(0))
-    assert float(values[S.T]).is_integer() and values[S.T] >= 1 and values[S.f_gap] > 0
+    assert (
+        float(values[symbols.T]).is_integer()
+        and values[symbols.T] >= 1
+        and values[symbols.f_gap] > 0
+    )
 
 
 def _numeric_steps():

@@ -3,9 +3,7 @@
 import pytest
 import sympy as sp
 
-from theory import THEOREMS
-from theory import comparisons as C
-from theory import symbols as S
+from theory import THEOREMS, comparisons, symbols
 from theory.errata import ERRATA
 
 INSTANCE = dict(
@@ -48,7 +46,7 @@ def test_assumption2_literal_reading_fails_on_a_coupled_quadratic_but_block_desc
 
 def test_lamb_noise_denominator_derived_is_tighter():
     d = ERRATA["lamb_beta2_zero_noise_denominator"].demonstration
-    assert sp.simplify(d["derived_over_printed"] - S.h / S.d) == 0
+    assert sp.simplify(d["derived_over_printed"] - symbols.h / symbols.d) == 0
     assert d["example_h4_d16"] == sp.Rational(1, 4)
     assert d["gap_zero_iff_k"] == [0]
 
@@ -72,11 +70,13 @@ def test_sgd_typo_ascends_the_regulariser():
 
 
 def test_lars_to_sgd_ratio_closed_form():
-    ratio = C.bound_ratio("lars")
+    ratio = comparisons.bound_ratio("lars")
     # no noise, dense gradients (psi_g = 1): ratio = 2 (alpha_u/alpha_l)^2 / r_L
-    no_noise = sp.simplify(ratio.subs(S.sigma_sq, 0).subs(C.PSI_G, 1))
-    assert sp.simplify(no_noise - 2 * (S.alpha_u / S.alpha_l) ** 2 / C.R_L) == 0
-    assert C.layerwise_wins(
+    no_noise = sp.simplify(ratio.subs(symbols.sigma_sq, 0).subs(comparisons.PSI_G, 1))
+    assert (
+        sp.simplify(no_noise - 2 * (symbols.alpha_u / symbols.alpha_l) ** 2 / comparisons.R_L) == 0
+    )
+    assert comparisons.layerwise_wins(
         "lars",
         r_L=3.5,
         psi_g=1.0,
@@ -89,7 +89,7 @@ def test_lars_to_sgd_ratio_closed_form():
         h=4,
         T=100,
     )
-    assert not C.layerwise_wins(
+    assert not comparisons.layerwise_wins(
         "lars",
         r_L=1.5,
         psi_g=1.0,
@@ -102,7 +102,7 @@ def test_lars_to_sgd_ratio_closed_form():
         h=4,
         T=100,
     )
-    assert C.winning_region("lars")["decreasing_in_r_L"]
+    assert comparisons.winning_region("lars")["decreasing_in_r_L"]
 
 
 @pytest.mark.parametrize("method", ["sgd", "lars", "lamb_beta2_zero", "lamb_beta2_pos"])
@@ -110,14 +110,14 @@ def test_steps_to_epsilon_is_the_smallest_certifying_T(method):
     if method not in THEOREMS:
         pytest.skip(f"{method} theorem not registered")
     eps = 0.5 * THEOREMS[method].evaluate(**INSTANCE, T=10)
-    T = C.steps_to_epsilon_value(method, eps, **INSTANCE)
+    T = comparisons.steps_to_epsilon_value(method, eps, **INSTANCE)
     assert THEOREMS[method].evaluate(**INSTANCE, T=T) <= eps
     assert T == 1 or THEOREMS[method].evaluate(**INSTANCE, T=T - 1) > eps
 
 
 def test_comparisons_refuse_out_of_range_densities():
     with pytest.raises(ValueError, match="r_L"):
-        C.ratio_value(
+        comparisons.ratio_value(
             "lars",
             r_L=0.5,
             psi_g=1.0,

@@ -1,6 +1,7 @@
 """The validation sweeps reach the device mesh: ``paper_reproduce.py --devices N`` builds a mesh,
 ``Context.mesh`` carries it, and every suite that runs the theorem-validation runner hands it to
-``experiments.runner.simulate_many`` (which splits the seeds over ``fit_mesh(mesh, n_seeds)``).
+``experiments.validation.runner.simulate_many`` (which splits the seeds over ``fit_mesh(mesh,
+n_seeds)``).
 
 In this process JAX has one CPU device, so the mesh here is a stand-in object and the runner is
 stopped at its first call; the numbers on a real 8-device mesh are compared with one device in
@@ -15,9 +16,10 @@ import jax
 import numpy as np
 import pytest
 
-import experiments.runner as runner
-import experiments.validate as validate_module
-from experiments import distributed, registry
+import experiments.validation.runner as runner
+import experiments.validation.validate as validate_module
+from experiments import distributed
+from experiments.reproduction import registry
 
 # The registry's experiments that run the theorem-validation runner.
 SWEEP_SUITES = (

@@ -38,7 +38,8 @@ SHARDED_F32_ABS = 1e-5
 # 2 ulps of 1 in each.
 CIS_F64_ABS = 4.5e-16
 CIS_F32_ABS = 2 * 2.0**-24
-# experiments._sincos vs NumPy (glibc, itself within 1 ulp of the truth) away from the zeros,
+# experiments.validation.sincos vs NumPy (glibc, itself within 1 ulp of the truth) away from the
+# zeros,
 # in ulps of the value: measured 1.00 (3% of arguments differ at all); and vs 60-digit mpmath
 # at the doubles nearest to kπ/2 (values down to 6e-17; 3,006 k up to 2^39): measured exact,
 # as NumPy there; 1 ulp allows a different but correctly bounded rounding.

@@ -6,8 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from theory import THEOREMS
-from theory import symbols as S
+from theory import THEOREMS, symbols
 
 
 def report(samples: int = 2000) -> tuple[str, bool]:
@@ -19,9 +18,10 @@ def report(samples: int = 2000) -> tuple[str, bool]:
             "",
             f"*{t.provenance}.* {t.statement}",
             "",
-            f"- step size: $\\eta = {S.latex(t.eta)}$; batch size: $b = {S.latex(t.batch_size)}$",
+            f"- step size: $\\eta = {symbols.latex(t.eta)}$; "
+            f"batch size: $b = {symbols.latex(t.batch_size)}$",
             f"- setting: {'; '.join(f'{k}: {v}' for k, v in t.setting.items())}",
-            f"- bound: $${t.lhs_latex} \\le {S.latex(t.bound)}$$",
+            f"- bound: $${t.lhs_latex} \\le {symbols.latex(t.bound)}$$",
             f"- assumptions: {'; '.join(a.statement for a in t.assumptions)}",
             "",
             "| # | proof step | relation | verified by |",

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from theory import symbols as S
+from theory import symbols
 
 METHODS = ("sgd", "lars", "lamb_beta2_zero", "lamb_beta2_pos")
 LAYERWISE = METHODS[1:]
@@ -51,18 +51,28 @@ SIGMA_TILDE_SQ = sp.Symbol("tilde_sigma_sq", nonnegative=True)  # ‖σ̃‖² =
 EPS = sp.Symbol("epsilon", positive=True)
 _T = sp.Symbol("T", positive=True)  # T as a real unknown for solving T(ε)
 # 0 < β2 < 1 is a side condition sympy cannot hold; signs are decided with β2 = 1 − q, q > 0
-_SIGN_SUBS = {S.beta2: 1 - sp.Symbol("q", positive=True)}
+_SIGN_SUBS = {symbols.beta2: 1 - sp.Symbol("q", positive=True)}
 
-_a = S.alpha_u / S.alpha_l
+_a = symbols.alpha_u / symbols.alpha_l
 BOUNDS: dict[str, sp.Expr] = {
-    "sgd": 2 * S.f_gap * S.L_inf / S.T + S.sigma_sq / S.T,
-    "lars": _a**2 * (4 * S.f_gap * S.L_avg / S.T + 8 * S.sigma_1**2 / (S.T * S.h)),
+    "sgd": 2 * symbols.f_gap * symbols.L_inf / symbols.T + symbols.sigma_sq / symbols.T,
+    "lars": _a**2
+    * (
+        4 * symbols.f_gap * symbols.L_avg / symbols.T
+        + 8 * symbols.sigma_1**2 / (symbols.T * symbols.h)
+    ),
     "lamb_beta2_zero": 2
     * _a**2
-    * (2 * S.f_gap * S.L_avg / S.T + 4 * S.sigma_tilde_1**2 / (S.d * S.T)),
+    * (
+        2 * symbols.f_gap * symbols.L_avg / symbols.T
+        + 4 * symbols.sigma_tilde_1**2 / (symbols.d * symbols.T)
+    ),
     "lamb_beta2_pos": _a
-    * sp.sqrt(S.G**2 * S.d / (S.h * (1 - S.beta2)))
-    * (sp.sqrt(2 * S.f_gap * S.L_1 / S.T) + S.sigma_tilde_1 / sp.sqrt(S.T)),
+    * sp.sqrt(symbols.G**2 * symbols.d / (symbols.h * (1 - symbols.beta2)))
+    * (
+        sp.sqrt(2 * symbols.f_gap * symbols.L_1 / symbols.T)
+        + symbols.sigma_tilde_1 / sp.sqrt(symbols.T)
+    ),
 }
 NATIVE_CRITERION = {
     "sgd": "E||grad f(x_a)||^2",
@@ -78,9 +88,9 @@ TO_L2: dict[str, sp.Expr] = {
     "lamb_beta2_pos": sp.Integer(1),
 }
 DENSITY_SUBS = {
-    S.L_1: S.h * S.L_inf / R_L,
-    S.sigma_1: sp.sqrt(PSI_SIGMA * S.h * S.sigma_sq),
-    S.sigma_tilde_1: sp.sqrt(PSI_SIGMA_COORD * S.d * SIGMA_TILDE_SQ),
+    symbols.L_1: symbols.h * symbols.L_inf / R_L,
+    symbols.sigma_1: sp.sqrt(PSI_SIGMA * symbols.h * symbols.sigma_sq),
+    symbols.sigma_tilde_1: sp.sqrt(PSI_SIGMA_COORD * symbols.d * SIGMA_TILDE_SQ),
 }
 VALUE_NAMES: dict[str, sp.Symbol] = {
     "r_L": R_L,
@@ -88,17 +98,17 @@ VALUE_NAMES: dict[str, sp.Symbol] = {
     "psi_sigma": PSI_SIGMA,
     "psi_g_coord": PSI_G_COORD,
     "psi_sigma_coord": PSI_SIGMA_COORD,
-    "f_gap": S.f_gap,
-    "L_inf": S.L_inf,
-    "sigma_sq": S.sigma_sq,
+    "f_gap": symbols.f_gap,
+    "L_inf": symbols.L_inf,
+    "sigma_sq": symbols.sigma_sq,
     "tilde_sigma_sq": SIGMA_TILDE_SQ,
-    "alpha_l": S.alpha_l,
-    "alpha_u": S.alpha_u,
-    "G": S.G,
-    "d": S.d,
-    "h": S.h,
-    "T": S.T,
-    "beta2": S.beta2,
+    "alpha_l": symbols.alpha_l,
+    "alpha_u": symbols.alpha_u,
+    "G": symbols.G,
+    "d": symbols.d,
+    "h": symbols.h,
+    "T": symbols.T,
+    "beta2": symbols.beta2,
 }
 
 
@@ -147,7 +157,7 @@ def winning_region(method: str, criterion: str = "l2") -> dict[str, Any]:
         "decreasing_in_r_L": bool(slope.subs(_SIGN_SUBS).is_negative),
         "ratio_as_r_L_to_infinity": floor,
         "threshold": threshold,
-        "condition": sp.And(R_L > threshold, floor < 1, R_L <= S.h),
+        "condition": sp.And(R_L > threshold, floor < 1, R_L <= symbols.h),
     }
 
 
@@ -163,17 +173,21 @@ def _values(expr: sp.Expr, values: dict[str, Any]) -> dict[sp.Symbol, float]:
     lo = {"r_L": 1.0, "psi_g": 0.0, "psi_sigma": 0.0, "psi_g_coord": 0.0, "psi_sigma_coord": 0.0}
     hi = {"psi_g": 1.0, "psi_sigma": 1.0, "psi_g_coord": 1.0, "psi_sigma_coord": 1.0}
     if "h" in values:
-        hi["r_L"], lo["psi_g"], lo["psi_sigma"] = out[S.h], 1 / out[S.h], 1 / out[S.h]
+        hi["r_L"], lo["psi_g"], lo["psi_sigma"] = (
+            out[symbols.h],
+            1 / out[symbols.h],
+            1 / out[symbols.h],
+        )
     if "d" in values:
-        lo["psi_g_coord"] = lo["psi_sigma_coord"] = 1 / out[S.d]
+        lo["psi_g_coord"] = lo["psi_sigma_coord"] = 1 / out[symbols.d]
     for k, v in values.items():
         low, high = lo.get(k, -math.inf), hi.get(k, math.inf)
         slack = 1e-12 * max(1.0, abs(float(v)))  # ratios computed in float64 (e.g. r_L = 1)
         if not low - slack <= float(v) <= high + slack:
             raise ValueError(f"{k}={v!r} is invalid: expected a value in [{low}, {high}]")
-    if "beta2" in values and out[S.beta2] >= 1:
+    if "beta2" in values and out[symbols.beta2] >= 1:
         raise ValueError(f"beta2={values['beta2']!r} is invalid: need 0 < beta2 < 1")
-    if "alpha_l" in values and "alpha_u" in values and out[S.alpha_l] > out[S.alpha_u]:
+    if "alpha_l" in values and "alpha_u" in values and out[symbols.alpha_l] > out[symbols.alpha_u]:
         raise ValueError(f"alpha_l={values['alpha_l']!r} > alpha_u={values['alpha_u']!r}")
     names = {v: k for k, v in VALUE_NAMES.items()}
     missing = sorted(names[s] for s in expr.free_symbols if s not in out)
@@ -201,13 +215,13 @@ def ratio_values(**constants: Any) -> dict[str, float]:
     r_L, ψ_σ and ‖σ‖² from ``L``/``sigma``; ψ_σ_coord and ‖σ̃‖² from ``sigma_coord``; scalars
     passed through. ψ_g needs gradients: see :func:`gradient_densities`.
     """
-    agg = S.aggregates(**{k: v for k, v in constants.items() if k != "T"})
+    agg = symbols.aggregates(**{k: v for k, v in constants.items() if k != "T"})
     names = {v: k for k, v in VALUE_NAMES.items()}
     out = {names[s]: v for s, v in agg.items() if s in names}
-    if S.L_1 in agg:
-        out["r_L"] = agg[S.L_inf] * agg[S.h] / agg[S.L_1]
-    if S.sigma_1 in agg and agg[S.sigma_sq] > 0:
-        out["psi_sigma"] = agg[S.sigma_1] ** 2 / (agg[S.h] * agg[S.sigma_sq])
+    if symbols.L_1 in agg:
+        out["r_L"] = agg[symbols.L_inf] * agg[symbols.h] / agg[symbols.L_1]
+    if symbols.sigma_1 in agg and agg[symbols.sigma_sq] > 0:
+        out["psi_sigma"] = agg[symbols.sigma_1] ** 2 / (agg[symbols.h] * agg[symbols.sigma_sq])
     if "sigma_coord" in constants:
         st = np.asarray(constants["sigma_coord"], dtype=np.float64).ravel()
         out["tilde_sigma_sq"] = float(st @ st)
@@ -238,7 +252,7 @@ def steps_to_epsilon(method: str, criterion: str = "native") -> sp.Expr:
     SGD, LARS, LAMB β2 = 0 give T ∝ 1/ε; LAMB β2 > 0 gives T ∝ 1/ε². Each step uses b = T samples.
     """
     _check(method, criterion)
-    bound = (BOUNDS[method] / (TO_L2[method] if criterion == "l2" else 1)).subs(S.T, _T)
+    bound = (BOUNDS[method] / (TO_L2[method] if criterion == "l2" else 1)).subs(symbols.T, _T)
     if not sp.diff(bound, _T).subs(_SIGN_SUBS).is_negative:
         raise RuntimeError(f"{method}: could not show the bound decreases in T")
     roots = sp.solve(sp.Eq(bound, EPS), _T)
@@ -259,14 +273,14 @@ def steps_to_epsilon_value(
     if not (math.isfinite(float(eps)) and float(eps) > 0):
         raise ValueError(f"eps={eps!r} is invalid: expected a finite number > 0")
     psis = {k: constants.pop(k) for k in ("psi_g", "psi_g_coord") if k in constants}
-    values = S.aggregates(**{k: v for k, v in constants.items() if k != "T"})
+    values = symbols.aggregates(**{k: v for k, v in constants.items() if k != "T"})
     values.update(_values(sp.Integer(0), psis))
     expr = steps_to_epsilon(method, criterion).subs(EPS, float(eps))
-    bound = (BOUNDS[method] / (TO_L2[method] if criterion == "l2" else 1)).subs(S.T, _T)
+    bound = (BOUNDS[method] / (TO_L2[method] if criterion == "l2" else 1)).subs(symbols.T, _T)
     missing = sorted(s.name for s in expr.free_symbols if s not in values)
     if missing:
         raise ValueError(
-            f"{method}: missing value(s) for {missing}; pass {list(S.CONSTANT_NAMES)} "
+            f"{method}: missing value(s) for {missing}; pass {list(symbols.CONSTANT_NAMES)} "
             "(and psi_g / psi_g_coord for criterion='l2')"
         )
     t_star = float(expr.subs(values).evalf(30))

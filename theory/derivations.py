@@ -26,11 +26,19 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from theory import lamb, lars, sgd
-from theory import symbols as S
+from theory import lamb, lars, sgd, symbols
 from theory.steps import Step, Verification, verify
 
-D, L1, Linf, al, au, T, b, eta = S.f_gap, S.L_1, S.L_inf, S.alpha_l, S.alpha_u, S.T, S.b, S.eta
+D, L1, Linf, al, au, T, b, eta = (
+    symbols.f_gap,
+    symbols.L_1,
+    symbols.L_inf,
+    symbols.alpha_l,
+    symbols.alpha_u,
+    symbols.T,
+    symbols.b,
+    symbols.eta,
+)
 
 # theorem key -> (a, noise, scale) of its one-step bound, and sign-revealing substitutions
 TAILS = {
@@ -142,7 +150,7 @@ class SGDConstants:
 
 s = sp.Symbol("s", nonnegative=True)
 _x, _y = sp.symbols("x y", nonnegative=True)  # √(2ΔL_∞), ‖σ‖
-N, V = sp.Symbol("N", nonnegative=True), S.sigma_sq
+N, V = sp.Symbol("N", nonnegative=True), symbols.sigma_sq
 
 
 def sgd_constants() -> SGDConstants:

@@ -14,7 +14,7 @@ from typing import Any
 
 import sympy as sp
 
-from theory import symbols as S
+from theory import symbols
 
 
 @dataclass(frozen=True)
@@ -138,9 +138,9 @@ def lamb_beta2_zero_noise_denominator() -> Erratum:
     the derived one factors to 8(α_u/α_l)²‖σ̃‖_1²k/(Th(h+k)) ≥ 0, zero only at k = 0.
     """
     k = sp.Symbol("k", nonnegative=True)
-    coef = 8 * (S.alpha_u / S.alpha_l) ** 2 * S.sigma_tilde_1**2 / S.T
-    derived, printed = coef / S.d, coef / S.h
-    gap = sp.factor((printed - derived).subs(S.d, S.h + k))
+    coef = 8 * (symbols.alpha_u / symbols.alpha_l) ** 2 * symbols.sigma_tilde_1**2 / symbols.T
+    derived, printed = coef / symbols.d, coef / symbols.h
+    gap = sp.factor((printed - derived).subs(symbols.d, symbols.h + k))
     roots = sp.solve(gap, k)
     ratio = sp.simplify(derived / printed)
     demo = {
@@ -150,7 +150,7 @@ def lamb_beta2_zero_noise_denominator() -> Erratum:
         "gap_nonnegative": gap.is_nonnegative,
         "gap_zero_iff_k": roots,
         "derived_over_printed": ratio,
-        "example_h4_d16": ratio.subs({S.h: 4, S.d: 16}),
+        "example_h4_d16": ratio.subs({symbols.h: 4, symbols.d: 16}),
     }
     holds = bool(gap.is_nonnegative and roots == [0] and sp.simplify(derived - printed) != 0)
     return Erratum(
@@ -182,15 +182,21 @@ def appendix_c_exponents() -> Erratum:
        paper's ψ_L/ψ_g² and ψ_σ²/ψ_g²; "factor < 1" is the same region for both forms.
     """
     psi_g, psi_L, psi_s = sp.symbols("psi_g psi_L psi_sigma", positive=True)
-    a2 = (S.alpha_u / S.alpha_l) ** 2
-    B = a2 * (4 * S.f_gap * S.L_1 / (S.h * S.T) + 8 * S.sigma_1**2 / (S.T * S.h))
-    conversion = S.h**2 / (psi_g * S.d)
-    increasing_in_L1 = sp.diff(B, S.L_1).is_positive
-    subs = {S.L_1: sp.sqrt(psi_L) * S.d * S.L_inf / S.h, S.sigma_1: sp.sqrt(psi_s * S.d / S.h)}
-    subs[S.sigma_1] *= sp.sqrt(S.sigma_sq)
+    a2 = (symbols.alpha_u / symbols.alpha_l) ** 2
+    B = a2 * (
+        4 * symbols.f_gap * symbols.L_1 / (symbols.h * symbols.T)
+        + 8 * symbols.sigma_1**2 / (symbols.T * symbols.h)
+    )
+    conversion = symbols.h**2 / (psi_g * symbols.d)
+    increasing_in_L1 = sp.diff(B, symbols.L_1).is_positive
+    subs = {
+        symbols.L_1: sp.sqrt(psi_L) * symbols.d * symbols.L_inf / symbols.h,
+        symbols.sigma_1: sp.sqrt(psi_s * symbols.d / symbols.h),
+    }
+    subs[symbols.sigma_1] *= sp.sqrt(symbols.sigma_sq)
     rewritten = sp.expand(conversion * B.subs(subs))
-    term_L = rewritten.coeff(S.f_gap)
-    term_s = sp.expand(rewritten - term_L * S.f_gap)
+    term_L = rewritten.coeff(symbols.f_gap)
+    term_s = sp.expand(rewritten - term_L * symbols.f_gap)
     unit = {psi_g: 1, psi_L: 1, psi_s: 1}
     factor_L = sp.simplify(term_L / term_L.subs(unit))
     factor_s = sp.simplify(term_s / term_s.subs(unit))
@@ -201,7 +207,7 @@ def appendix_c_exponents() -> Erratum:
         "bound_increasing_in_L_1": increasing_in_L1,
         "substitutions": subs,
         "rewritten_bound": sp.factor(rewritten),
-        "h_d_cancel": not ({S.h, S.d} & rewritten.free_symbols),
+        "h_d_cancel": not ({symbols.h, symbols.d} & rewritten.free_symbols),
         "coefficient_L_term": term_L.subs(unit),
         "coefficient_sigma_term": term_s.subs(unit),
         "derived_factor_L": factor_L,
@@ -254,24 +260,24 @@ def sgd_equation_typo() -> Erratum:
     g = sp.Matrix(sp.symbols("g1 g2", real=True))
 
     def printed(g_):
-        return x - S.eta * g_ + lam * x
+        return x - symbols.eta * g_ + lam * x
 
     def intended(g_):
-        return x - S.eta * (g_ + lam * x)
+        return x - symbols.eta * (g_ + lam * x)
 
     zero = sp.zeros(2, 1)
     difference = sp.simplify(printed(g) - intended(g))
     growth = sp.factor(sp.expand(printed(zero).dot(printed(zero)) - x.dot(x)))
     change = sp.factor(sp.expand(intended(zero).dot(intended(zero)) - x.dot(x)))
     reg_change = sp.factor(lam / 2 * growth)
-    point = {x1: 1, x2: 1, lam: sp.Rational(1, 10), S.eta: sp.Rational(1, 2)}
+    point = {x1: 1, x2: 1, lam: sp.Rational(1, 10), symbols.eta: sp.Rational(1, 2)}
     factor = sp.factor(intended(zero)[0] / x1)
 
     z = sp.Symbol("z", real=True)
     loss = (z - 1) ** 2 / 2
     dl = sp.diff(loss, z)
-    printed_fp = sp.solve(sp.Eq(z, z - S.eta * dl + lam * z), z)
-    intended_fp = sp.solve(sp.Eq(z, z - S.eta * (dl + lam * z)), z)
+    printed_fp = sp.solve(sp.Eq(z, z - symbols.eta * dl + lam * z), z)
+    intended_fp = sp.solve(sp.Eq(z, z - symbols.eta * (dl + lam * z)), z)
     minimiser = sp.solve(sp.diff(loss + lam * z**2 / 2, z), z)
     demo = {
         "printed_minus_intended": difference,
@@ -293,7 +299,7 @@ def sgd_equation_typo() -> Erratum:
         and reg_change.subs(point).is_positive
         and change.subs(point).is_negative
         and sp.simplify(growth - lam * (lam + 2) * x.dot(x)) == 0
-        and sp.simplify(factor - (1 - S.eta * lam)) == 0
+        and sp.simplify(factor - (1 - symbols.eta * lam)) == 0
         and sp.simplify(intended_fp[0] - minimiser[0]) == 0
         and sp.simplify(printed_fp[0] - minimiser[0]) != 0
     )

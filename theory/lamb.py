@@ -21,8 +21,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from theory import assumptions as A
-from theory import symbols as S
+from theory import assumptions, symbols
 from theory.lars import (
     ETA,
     SIDE,
@@ -168,9 +167,10 @@ def _pos_one_step(rng: np.random.Generator) -> tuple[float, float]:
 # --- symbols ---------------------------------------------------------------------------------
 
 D, L1, al, au, st, h, d, T, b, eta = (
-    S.f_gap, S.L_1, S.alpha_l, S.alpha_u, S.sigma_tilde_1, S.h, S.d, S.T, S.b, S.eta
+    symbols.f_gap, symbols.L_1, symbols.alpha_l, symbols.alpha_u, symbols.sigma_tilde_1,
+    symbols.h, symbols.d, symbols.T, symbols.b, symbols.eta,
 )  # fmt: skip
-beta2, G = S.beta2, S.G
+beta2, G = symbols.beta2, symbols.G
 n_j = sp.Symbol("n_j", positive=True)  # |∇_j f(x_t)| of one coordinate
 P_j, s_j = sp.symbols("P_j tilde_sigma_j", **nonneg)  # P(sign g_j ≠ sign ∇_j), σ̃_j
 # one layer: ‖∇^(i)‖_1, ‖∇^(i)‖², Σ_j|∇_j|P_j, Σ_j σ̃_j/√b, E Σ_j ∇_j r_j/‖r^(i)‖
@@ -184,8 +184,8 @@ C = sp.sqrt(h * (1 - beta2) / (d * G**2))  # √((1 − β2)/(d_i G²))
 # (a, noise, scale) of each one-step bound, as in theory.lars.TAIL
 TAIL_ZERO = (al * W, 2 * au * W * st / sp.sqrt(b), 1 / sp.sqrt(d))
 TAIL_POS = (al * C, au * st / sp.sqrt(b), sp.S.One)
-BEFORE0 = (au / al) * (sp.sqrt(2 * D * S.L_avg / T) + 2 * st / sp.sqrt(d * T))
-BOUND0 = 2 * (au / al) ** 2 * (2 * D * S.L_avg / T + 4 * st**2 / (d * T))
+BEFORE0 = (au / al) * (sp.sqrt(2 * D * symbols.L_avg / T) + 2 * st / sp.sqrt(d * T))
+BOUND0 = 2 * (au / al) ** 2 * (2 * D * symbols.L_avg / T + 4 * st**2 / (d * T))
 BOUNDP = (au / al) * sp.sqrt(G**2 * d / (h * (1 - beta2)))
 BOUNDP *= sp.sqrt(2 * D * L1 / T) + st / sp.sqrt(T)
 
@@ -352,16 +352,20 @@ def _beta2_in_unit(inst) -> bool:
 
 def _common(*extra: Assumption) -> tuple[Assumption, ...]:
     return (
-        A.certified("smoothness_certified", "each block is L_i-smooth (block descent holds)"),
-        A.certified("noise_variance_certified", "E|[∇ℓ]_j − [∇f]_j|² ≤ σ̃_j² per coordinate"),
-        A.setting_is("beta1", 0.0),
+        assumptions.certified(
+            "smoothness_certified", "each block is L_i-smooth (block descent holds)"
+        ),
+        assumptions.certified(
+            "noise_variance_certified", "E|[∇ℓ]_j − [∇f]_j|² ≤ σ̃_j² per coordinate"
+        ),
+        assumptions.setting_is("beta1", 0.0),
         *extra,
-        A.setting_is("weight_decay", 0.0),
-        A.setting_is("eps", 0.0),
-        A.phi_bounded(),
-        A.equal_layer_sizes(),
-        A.batch_equals_T(),
-        A.prescribed_eta(prescribed_eta_of),
+        assumptions.setting_is("weight_decay", 0.0),
+        assumptions.setting_is("eps", 0.0),
+        assumptions.phi_bounded(),
+        assumptions.equal_layer_sizes(),
+        assumptions.batch_equals_T(),
+        assumptions.prescribed_eta(prescribed_eta_of),
     )
 
 
@@ -392,7 +396,7 @@ THEOREM_ZERO = Theorem(
     r" + \frac{4\|\tilde\sigma\|_1^2}{dT}\Big]$.",
     setting={**_SETTING, "moments": "β1 = β2 = 0 (r = sign g), λ = 0, ε = 0"},
     eta=ETA,
-    batch_size=S.T,
+    batch_size=symbols.T,
     lhs_name="(E[(1/sqrt(d)) ||grad f(x_a)||_1])^2",
     lhs_latex=r"\Big(\mathbb{E}\Big[\frac{1}{\sqrt d}\|\nabla f(x_a)\|_1\Big]\Big)^2",
     lhs=l1_over_sqrt_d,
@@ -423,14 +427,16 @@ THEOREM_POS = Theorem(
     r"\Big[\sqrt{\frac{2\Delta\|L\|_1}{T}} + \frac{\|\tilde\sigma\|_1}{\sqrt T}\Big]$.",
     setting=_SETTING,
     eta=ETA,
-    batch_size=S.T,
+    batch_size=symbols.T,
     lhs_name="E||grad f(x_a)||^2",
     lhs_latex=r"\mathbb{E}\|\nabla f(x_a)\|^2",
     lhs=grad_sq_norm,
     lhs_squared_after_expectation=False,
     bound=BOUNDP,
     assumptions=_common(
-        A.certified("noise_bounded", "bounded gradients: |[∇ℓ(x, s)]_j| ≤ G for all x, s, j"),
+        assumptions.certified(
+            "noise_bounded", "bounded gradients: |[∇ℓ(x, s)]_j| ≤ G for all x, s, j"
+        ),
         Assumption("0 < beta2 < 1", "the analysed LAMB has 0 < β2 < 1", _beta2_in_unit),
     ),
     steps=STEPS_POS,

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from theory import assumptions as A
-from theory import symbols as S
+from theory import assumptions, symbols
 from theory.lemmas import (
     BLOCK_DESCENT,
     JENSEN_MINIBATCH,
@@ -177,7 +176,8 @@ def _one_step_expected(rng: np.random.Generator) -> tuple[float, float]:
 # --- symbols and the proof's shared tail ---------------------------------------------------
 
 D, L1, al, au, sg, h, T, b, eta = (
-    S.f_gap, S.L_1, S.alpha_l, S.alpha_u, S.sigma_1, S.h, S.T, S.b, S.eta
+    symbols.f_gap, symbols.L_1, symbols.alpha_l, symbols.alpha_u, symbols.sigma_1,
+    symbols.h, symbols.T, symbols.b, symbols.eta,
 )  # fmt: skip
 nonneg = {"nonnegative": True}
 # one layer at one iterate: ‖∇_i‖, ‖∇_i‖‖Δ^(i)‖, ‖g_i − ∇_i‖, ⟨∇_i, g_i/‖g_i‖⟩, φ_i
@@ -195,7 +195,7 @@ SIDE = {phi: al + delta1, au: al + delta1 + delta2}  # α_l ≤ φ_i ≤ α_u
 ETA = sp.sqrt(2 * D / (au**2 * L1 * T))
 CURV = eta**2 * au**2 * L1 / 2
 BEFORE = (au / al) * (sp.sqrt(2 * D * L1 / T) + 2 * sg / sp.sqrt(T)) / sp.sqrt(h)
-BOUND = (au / al) ** 2 * (4 * D * S.L_avg / T + 8 * sg**2 / (T * h))
+BOUND = (au / al) ** 2 * (4 * D * symbols.L_avg / T + 8 * sg**2 / (T * h))
 
 
 def telescoped(a: sp.Expr, noise: sp.Expr, scale: sp.Expr = sp.S.One) -> sp.Expr:
@@ -363,20 +363,22 @@ THEOREM = Theorem(
         "output": "x_a, a uniform on {1, …, T}",
     },
     eta=ETA,
-    batch_size=S.T,
+    batch_size=symbols.T,
     lhs_name="(E[(1/sqrt(h)) sum_i ||grad_i f(x_a)||])^2",
     lhs_latex=r"\Big(\mathbb{E}\Big[\frac{1}{\sqrt h}\sum_{i=1}^h\|\nabla_i f(x_a)\|\Big]\Big)^2",
     lhs=layer_sum_norm,
     lhs_squared_after_expectation=True,
     bound=BOUND,
     assumptions=(
-        A.certified("smoothness_certified", "each block is L_i-smooth (block descent holds)"),
-        A.certified("noise_variance_certified", "E‖∇_iℓ − ∇_i f‖² ≤ σ_i² per layer"),
-        A.setting_is("beta1", 0.0),
-        A.setting_is("weight_decay", 0.0),
-        A.phi_bounded(),
-        A.batch_equals_T(),
-        A.prescribed_eta(prescribed_eta_of),
+        assumptions.certified(
+            "smoothness_certified", "each block is L_i-smooth (block descent holds)"
+        ),
+        assumptions.certified("noise_variance_certified", "E‖∇_iℓ − ∇_i f‖² ≤ σ_i² per layer"),
+        assumptions.setting_is("beta1", 0.0),
+        assumptions.setting_is("weight_decay", 0.0),
+        assumptions.phi_bounded(),
+        assumptions.batch_equals_T(),
+        assumptions.prescribed_eta(prescribed_eta_of),
     ),
     steps=STEPS,
     notes=(

@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from theory import assumptions as A
-from theory import symbols as S
+from theory import assumptions, symbols
 from theory.lemmas import BLOCK_DESCENT
 from theory.steps import Step
 from theory.theorem import Theorem
@@ -20,8 +19,8 @@ from theory.theorem import Theorem
 N = sp.Symbol("N", nonnegative=True)  # ‖∇f(x_t)‖² at one iterate
 SUM_N = sp.Symbol("Sigma_N", nonnegative=True)  # Σ_t E‖∇f(x_t)‖²
 
-ETA = 1 / S.L_inf
-BOUND = 2 * S.f_gap * S.L_inf / S.T + S.sigma_sq / S.T
+ETA = 1 / symbols.L_inf
+BOUND = 2 * symbols.f_gap * symbols.L_inf / symbols.T + symbols.sigma_sq / symbols.T
 
 
 def _smoothness_instance(rng: np.random.Generator) -> tuple[float, float]:
@@ -37,7 +36,14 @@ def grad_sq_norm(layer_grads) -> float:
     return float(sum(np.sum(np.square(g)) for g in layer_grads))
 
 
-eta, b, T, L, D, V = S.eta, S.b, S.T, S.L_inf, S.f_gap, S.sigma_sq
+eta, b, T, L, D, V = (
+    symbols.eta,
+    symbols.b,
+    symbols.T,
+    symbols.L_inf,
+    symbols.f_gap,
+    symbols.sigma_sq,
+)
 
 STEPS = (
     BLOCK_DESCENT,
@@ -89,18 +95,20 @@ THEOREM = Theorem(
         "output": "x_a, a uniform on {1, …, T}",
     },
     eta=ETA,
-    batch_size=S.T,
+    batch_size=symbols.T,
     lhs_name="E||grad f(x_a)||^2",
     lhs_latex=r"\mathbb{E}\|\nabla f(x_a)\|^2",
     lhs=grad_sq_norm,
     lhs_squared_after_expectation=False,
     bound=BOUND,
     assumptions=(
-        A.certified("smoothness_certified", "each block is L_i-smooth (block descent holds)"),
-        A.certified("noise_variance_certified", "E‖∇_iℓ − ∇_i f‖² ≤ σ_i² per layer"),
-        A.setting_is("weight_decay", 0.0),
-        A.batch_equals_T(),
-        A.prescribed_eta(lambda inst: 1.0 / max(inst["L"])),
+        assumptions.certified(
+            "smoothness_certified", "each block is L_i-smooth (block descent holds)"
+        ),
+        assumptions.certified("noise_variance_certified", "E‖∇_iℓ − ∇_i f‖² ≤ σ_i² per layer"),
+        assumptions.setting_is("weight_decay", 0.0),
+        assumptions.batch_equals_T(),
+        assumptions.prescribed_eta(lambda inst: 1.0 / max(inst["L"])),
     ),
     steps=STEPS,
 )

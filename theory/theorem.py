@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from theory import symbols as S
+from theory import symbols
 from theory.steps import Step, Verification, verify
 
 Instance = Mapping[str, Any]
@@ -57,12 +57,12 @@ class Theorem:
         return sorted(self.bound.free_symbols, key=lambda s: s.name)
 
     def _values(self, constants: Mapping[str, Any]) -> dict[sp.Symbol, float]:
-        values = S.aggregates(**constants)
+        values = symbols.aggregates(**constants)
         missing = [s for s in self.symbols if s not in values]
         if missing:
             raise ValueError(
-                f"{self.key}: the bound needs {[S.DESCRIPTIONS[s] for s in missing]}; "
-                f"pass them with the names {list(S.CONSTANT_NAMES)}"
+                f"{self.key}: the bound needs {[symbols.DESCRIPTIONS[s] for s in missing]}; "
+                f"pass them with the names {list(symbols.CONSTANT_NAMES)}"
             )
         return values
 
@@ -83,7 +83,7 @@ class Theorem:
 
     def step_size(self, **constants: Any) -> float:
         """The prescribed η on an instance."""
-        values = S.aggregates(**constants)
+        values = symbols.aggregates(**constants)
         return float(self.eta.subs(values).evalf())
 
     def check_assumptions(self, instance: Instance) -> dict[str, bool]:
@@ -98,8 +98,8 @@ class Theorem:
         """The theorem as a LaTeX block: setting, step size, batch, bound."""
         return (
             f"\\textbf{{{self.source}.}} {self.statement_latex}\\\\\n"
-            f"$\\eta = {S.latex(self.eta)}$, $b = {S.latex(self.batch_size)}$,\\\\\n"
-            f"$$ {self.lhs_latex} \\le {S.latex(self.bound)} $$"
+            f"$\\eta = {symbols.latex(self.eta)}$, $b = {symbols.latex(self.batch_size)}$,\\\\\n"
+            f"$$ {self.lhs_latex} \\le {symbols.latex(self.bound)} $$"
         )
 
     def record(self) -> dict[str, Any]:
@@ -111,14 +111,14 @@ class Theorem:
             "statement": self.statement,
             "setting": dict(self.setting),
             "eta": str(self.eta),
-            "eta_latex": S.latex(self.eta),
+            "eta_latex": symbols.latex(self.eta),
             "batch_size": str(self.batch_size),
             "lhs": self.lhs_name,
             "lhs_squared_after_expectation": self.lhs_squared_after_expectation,
             "bound": str(self.bound),
             "bound_srepr": sp.srepr(self.bound),
-            "bound_latex": S.latex(self.bound),
-            "symbols": {s.name: S.DESCRIPTIONS[s] for s in self.symbols},
+            "bound_latex": symbols.latex(self.bound),
+            "symbols": {s.name: symbols.DESCRIPTIONS[s] for s in self.symbols},
         }
 
     def to_json(self) -> str:

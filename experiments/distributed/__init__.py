@@ -11,7 +11,7 @@ Three small pieces, no engine of our own:
   :func:`param_specs`, :func:`place` / :func:`place_batch` and :func:`gather`;
 - :mod:`~experiments.distributed.step`: :func:`sharded_train_step` (one jitted data-parallel
   step for 1 or N devices, any optax optimizer) and :func:`shard_runs` (split a vmapped sweep's
-  runs axis, as ``experiments.runner.simulate(..., mesh=...)`` does).
+  runs axis, as ``experiments.validation.runner.simulate(..., mesh=...)`` does).
 
 Importing this package computes nothing, so :func:`initialize` can still run first.
 """

@@ -22,7 +22,7 @@ Example:
 from experiments.training._compile import enable_compilation_cache
 from experiments.training.config import AUTHORS_EXCLUSIONS, BatchStage, TrainConfig
 from experiments.training.loop import train, train_many
-from experiments.training.optim import NAMES as OPTIMIZERS
+from experiments.training.optimizers import NAMES as OPTIMIZERS
 from experiments.training.results import TrainResult, summary_table
 from experiments.training.schedules import (
     learning_rates,

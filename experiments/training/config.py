@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from experiments.training.optim import check_optimizer
+from experiments.training.optimizers import check_optimizer
 from experiments.training.tasks import SIZES, TASK_MODELS, DataConfig
 
 SCHEDULES = ("poly", "constant")

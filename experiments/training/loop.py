@@ -19,7 +19,7 @@ early once every member has diverged. Nothing raises.
 
 Trust ratios (when logged) are computed explicitly at an evaluation point from the gradient of
 the next training batch: the optimizer's update Δ and its un-adapted twin's update u
-(:func:`.optim.build` with ``adapt=False``), both at η = 1, i.e. the update divided by the
+(:func:`.optimizers.build` with ``adapt=False``), both at η = 1, i.e. the update divided by the
 learning rate (exact for every optimizer here except decoupled-decay variants, whose ηλx term
 is then λx). The optimizer state is not advanced by this probe.
 """
@@ -36,7 +36,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import lamb_ref
-from experiments.training import optim, schedules, tasks
+from experiments.precision import with_x64
+from experiments.training import optimizers, schedules, tasks
 from experiments.training._compile import cached as _cached
 from experiments.training.config import TrainConfig
 from experiments.training.nn import count_parameters
@@ -55,7 +56,7 @@ INIT_STREAM, DATA_STREAM = 0, 1  # fold_in tags of the run key
 
 
 def _optimizer(config: TrainConfig, learning_rate, adapt: bool = True):
-    return optim.build(
+    return optimizers.build(
         config.optimizer,
         dict(config.hyper),
         config.exclude_from_weight_decay,
@@ -213,7 +214,7 @@ def _run_group(configs: list[TrainConfig], cache_dir, progress, mesh=None) -> li
     )
     compile_s += dt
     names = lamb_ref.leaf_names(_member(params, 0))
-    adapted = optim.adapted_leaves(
+    adapted = optimizers.adapted_leaves(
         c0.optimizer,
         dict(c0.hyper),
         c0.exclude_from_weight_decay,
@@ -317,6 +318,7 @@ def _run_group(configs: list[TrainConfig], cache_dir, progress, mesh=None) -> li
     return results
 
 
+@with_x64
 def train_many(
     configs: Sequence[TrainConfig],
     *,
@@ -354,6 +356,7 @@ def train_many(
     return out
 
 
+@with_x64
 def train(config: TrainConfig, *, cache_dir=None) -> TrainResult:
     """Train one run (:func:`train_many` with one config)."""
     return train_many([config], cache_dir=cache_dir)[0]

@@ -5,7 +5,8 @@ H_ii = ∂²f/∂x_i² of the training loss f on a fixed batch, at the current p
 iteration v ← H_ii v/‖H_ii v‖, returning ‖H_ii v‖ (a lower bound on max|λ(H_ii)| that converges
 to it; it also converges when the extreme eigenvalues are ±λ). H_ii v is the forward-over-reverse
 product ``jax.jvp(jax.grad(f))`` with the tangent supported on block i (as
-:func:`experiments._hvp.block_hvp`), here with the block index traced so that one compiled HVP
+:func:`experiments.validation.hessian.block_hvp`), here with the block index traced so that one
+compiled HVP
 serves every layer. This is a *local* curvature at the point and batch: the theorems' L_i bound
 it everywhere (Assumption 2 of You et al.), so :func:`theory_constants` takes the maximum over
 the points measured (e.g. checkpoints along training) — an estimate from below.

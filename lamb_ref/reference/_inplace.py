@@ -35,15 +35,13 @@ import numpy as np
 
 from lamb_ref import _checks
 from lamb_ref._variant_specs import resolve
-from lamb_ref.reference import _common as C
-from lamb_ref.reference import _tree
-from lamb_ref.reference import baselines as B
+from lamb_ref.reference import _common, _tree, baselines
 from lamb_ref.reference.lamb import lamb_family as reference_lamb_family
 from lamb_ref.reference.lars import lars as reference_lars
 from lamb_ref.reference.lars import lars_2017 as reference_lars_2017
 from lamb_ref.reference.lars import optax_lars as reference_optax_lars
 
-BLOCK = C.BLOCK
+BLOCK = _common.BLOCK
 
 
 class InplaceOptimizer(NamedTuple):
@@ -77,7 +75,7 @@ def _map(fn: Callable[[slice], Any], size: int) -> list[Any]:
     0.180 s with one run per worker (2 cores).
     """
     global _pool
-    bs = C.blocks(size)
+    bs = _common.blocks(size)
     n = min(_workers(), len(bs))
     if n < 2:
         return [fn(b) for b in bs]
@@ -141,10 +139,10 @@ def _layers(params: Any, state: dict, grads: Any, keys: tuple[str, ...]) -> _Lay
     )
 
 
-def _fallback(optimizer: C.Optimizer, params: Any, state: dict, grads: Any) -> None:
+def _fallback(optimizer: _common.Optimizer, params: Any, state: dict, grads: Any) -> None:
     """The reference step, copied into the given arrays (trees the fast path does not take)."""
     updates, new_state = optimizer.update(grads, state, params)
-    new_params = C.apply_updates(params, updates)
+    new_params = _common.apply_updates(params, updates)
     for old, new in zip(_tree.flatten(params)[1], _tree.flatten(new_params)[1], strict=True):
         np.copyto(old, new)
     for key, value in new_state.items():
@@ -156,7 +154,9 @@ def _fallback(optimizer: C.Optimizer, params: Any, state: dict, grads: Any) -> N
 
 
 def _norms(parts: list[tuple[float, float]], kind: str) -> tuple[float, float]:
-    return C.norm_finish([p[0] for p in parts], kind), C.norm_finish([p[1] for p in parts], kind)
+    return _common.norm_finish([p[0] for p in parts], kind), _common.norm_finish(
+        [p[1] for p in parts], kind
+    )
 
 
 # --- LAMB ---------------------------------------------------------------------------------------
@@ -194,7 +194,7 @@ def lamb_family(
         max_trust_ratio=max_trust_ratio,
         max_grad_norm=max_grad_norm,
     )
-    phi_fn = C.phi_function(phi)
+    phi_fn = _common.phi_function(phi)
     workspace: dict[str, np.ndarray] = {}
 
     def step(params: Any, state: dict, grads: Any) -> None:
@@ -205,8 +205,10 @@ def lamb_family(
         wd_on = _tree.resolve_mask(weight_decay_mask, params, lay.names, "weight_decay_mask")
         adapt_on = _tree.resolve_mask(trust_ratio_mask, params, lay.names, "trust_ratio_mask")
         t = state["count"] + 1
-        eta = C.learning_rate_at(learning_rate, t - 1)
-        clip = None if max_grad_norm is None else C.global_clip_scale(lay.grads, max_grad_norm)
+        eta = _common.learning_rate_at(learning_rate, t - 1)
+        clip = (
+            None if max_grad_norm is None else _common.global_clip_scale(lay.grads, max_grad_norm)
+        )
         step_size = eta
         if bias_correction == "step_size":
             step_size = eta * math.sqrt(1 - b2**t) / (1 - b1**t)
@@ -241,13 +243,15 @@ def lamb_family(
                     np.add(ub, np.multiply(weight_decay, xb, out=a), out=ub)
                 if not adapt_on[i]:
                     return 0.0, 0.0
-                return C.norm_partial(x_tilde, trust_norm, d), C.norm_partial(ub, trust_norm, d)
+                return _common.norm_partial(x_tilde, trust_norm, d), _common.norm_partial(
+                    ub, trust_norm, d
+                )
 
             parts = _map(first, x.size)
             ratio = 1.0
             if adapt_on[i]:
                 xn, un = _norms(parts, trust_norm)
-                ratio = C.ratio_of_norms(xn, un, phi_fn, max_trust_ratio)
+                ratio = _common.ratio_of_norms(xn, un, phi_fn, max_trust_ratio)
             scale = step_size * ratio
 
             def second(b: slice, i=i, x=x, u_all=u_all, scale=scale) -> None:
@@ -290,7 +294,7 @@ def lars(
         weight_decay_mask=weight_decay_mask,
         trust_ratio_mask=trust_ratio_mask,
     )
-    phi_fn = C.phi_function(phi)
+    phi_fn = _common.phi_function(phi)
     b1 = momentum
 
     def step(params: Any, state: dict, grads: Any) -> None:
@@ -301,7 +305,7 @@ def lars(
         wd_on = _tree.resolve_mask(weight_decay_mask, params, lay.names, "weight_decay_mask")
         adapt_on = _tree.resolve_mask(trust_ratio_mask, params, lay.names, "trust_ratio_mask")
         t = state["count"] + 1
-        eta = C.learning_rate_at(learning_rate, t - 1)
+        eta = _common.learning_rate_at(learning_rate, t - 1)
         for i, (g, x, buf) in enumerate(zip(lay.grads, lay.params, lay.states[0], strict=True)):
 
             def first(b: slice, i=i, g=g, x=x, buf=buf) -> tuple[float, float]:
@@ -312,10 +316,14 @@ def lars(
                 np.add(np.multiply(b1, mb, out=mb), np.multiply(1 - b1, db, out=c), out=mb)
                 if not adapt_on[i]:
                     return 0.0, 0.0
-                return C.norm_partial(xb, trust_norm, d), C.norm_partial(mb, trust_norm, d)
+                return _common.norm_partial(xb, trust_norm, d), _common.norm_partial(
+                    mb, trust_norm, d
+                )
 
             parts = _map(first, x.size)
-            ratio = C.ratio_of_norms(*_norms(parts, trust_norm), phi_fn) if adapt_on[i] else 1.0
+            ratio = (
+                _common.ratio_of_norms(*_norms(parts, trust_norm), phi_fn) if adapt_on[i] else 1.0
+            )
             scale = -eta * ratio
 
             def second(b: slice, x=x, buf=buf, scale=scale) -> None:
@@ -344,7 +352,7 @@ def _momentum_twin(ref, learning_rate, weight_decay_mask, trust_ratio_mask, laye
         wd_on = _tree.resolve_mask(weight_decay_mask, params, lay.names, "weight_decay_mask")
         adapt_on = _tree.resolve_mask(trust_ratio_mask, params, lay.names, "trust_ratio_mask")
         t = state["count"] + 1
-        eta = C.learning_rate_at(learning_rate, t - 1)
+        eta = _common.learning_rate_at(learning_rate, t - 1)
         for i, (g, x, buf) in enumerate(zip(lay.grads, lay.params, lay.states[0], strict=True)):
             norm_input, update = layer(g, x, buf, eta, wd_on[i])
             norms = None
@@ -352,7 +360,9 @@ def _momentum_twin(ref, learning_rate, weight_decay_mask, trust_ratio_mask, laye
 
                 def first(b: slice, x=x, norm_input=norm_input) -> tuple[float, float]:
                     a, _, _, d = _scratch(x.dtype, b.stop - b.start)
-                    return C.norm_partial(x[b], "l2", d), C.norm_partial(norm_input(b, a), "l2", d)
+                    return _common.norm_partial(x[b], "l2", d), _common.norm_partial(
+                        norm_input(b, a), "l2", d
+                    )
 
                 norms = _norms(_map(first, x.size), "l2")
             _map(lambda b, update=update, norms=norms: update(b, norms), x.size)
@@ -470,7 +480,7 @@ def _adam_like(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask, ref)
             return
         wd_on = _tree.resolve_mask(weight_decay_mask, params, lay.names, "weight_decay_mask")
         t = state["count"] + 1
-        eta = C.learning_rate_at(learning_rate, t - 1)
+        eta = _common.learning_rate_at(learning_rate, t - 1)
         c1, c2 = 1 - b1**t, 1 - b2**t
         for i, (g, x) in enumerate(zip(lay.grads, lay.params, strict=True)):
             m, v = lay.states[0][i], lay.states[1][i]
@@ -496,7 +506,7 @@ def _adam_like(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask, ref)
 
 def adam(learning_rate: Any, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8):
     """In place, :func:`lamb_ref.reference.adam`."""
-    ref = B.adam(learning_rate, b1, b2, eps)
+    ref = baselines.adam(learning_rate, b1, b2, eps)
     return _adam_like(learning_rate, b1, b2, eps, 0.0, None, ref)
 
 
@@ -510,7 +520,9 @@ def adamw(
     weight_decay_mask: Any = None,
 ) -> InplaceOptimizer:
     """In place, :func:`lamb_ref.reference.adamw`."""
-    ref = B.adamw(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask=weight_decay_mask)
+    ref = baselines.adamw(
+        learning_rate, b1, b2, eps, weight_decay, weight_decay_mask=weight_decay_mask
+    )
     return _adam_like(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask, ref)
 
 

@@ -11,11 +11,10 @@ from typing import Any
 import numpy as np
 
 from lamb_ref import _checks
-from lamb_ref.reference import _common as C
-from lamb_ref.reference import _tree
+from lamb_ref.reference import _common, _tree
 
 
-def sgd(learning_rate: Any, weight_decay: float = 0.0) -> C.Optimizer:
+def sgd(learning_rate: Any, weight_decay: float = 0.0) -> _common.Optimizer:
     """SGD, the paper's baseline (§2.1, sign typo fixed).
 
     x_{t+1} = x_t - η_t (g_t + λ x_t)
@@ -27,21 +26,21 @@ def sgd(learning_rate: Any, weight_decay: float = 0.0) -> C.Optimizer:
         return {"count": 0}
 
     def update(grads: Any, state: dict, params: Any) -> tuple[Any, dict]:
-        L = C.leaves(grads, params, needs_params=weight_decay != 0)
+        L = _common.leaves(grads, params, needs_params=weight_decay != 0)
         t = state["count"] + 1
-        eta = C.learning_rate_at(learning_rate, t - 1)
+        eta = _common.learning_rate_at(learning_rate, t - 1)
         ups = []
         for g, x in zip(L.grads, L.params, strict=True):
             d = g + weight_decay * x if weight_decay != 0 else g
             ups.append((-eta * d).astype(g.dtype))
         return L.rebuild(ups), {"count": t}
 
-    return C.Optimizer(init, update)
+    return _common.Optimizer(init, update)
 
 
 def momentum(
     learning_rate: Any, momentum: float = 0.9, nesterov: bool = False, weight_decay: float = 0.0
-) -> C.Optimizer:
+) -> _common.Optimizer:
     """Heavy-ball momentum (optax.sgd with momentum):
 
     d = g_t + λ x_t,   b_t = μ b_{t-1} + d,   x_{t+1} = x_t - η_t (d + μ b_t if nesterov else b_t)
@@ -52,13 +51,13 @@ def momentum(
     _checks.nonnegative("weight_decay", weight_decay)
 
     def init(params: Any) -> dict:
-        return {"count": 0, "momentum": C.zeros_like_tree(params)}
+        return {"count": 0, "momentum": _common.zeros_like_tree(params)}
 
     def update(grads: Any, state: dict, params: Any) -> tuple[Any, dict]:
-        L = C.leaves(grads, params, needs_params=weight_decay != 0)
+        L = _common.leaves(grads, params, needs_params=weight_decay != 0)
         t = state["count"] + 1
-        eta = C.learning_rate_at(learning_rate, t - 1)
-        bufs, new_bufs, ups = C.flat(state["momentum"]), [], []
+        eta = _common.learning_rate_at(learning_rate, t - 1)
+        bufs, new_bufs, ups = _common.flat(state["momentum"]), [], []
         for i, (g, x) in enumerate(zip(L.grads, L.params, strict=True)):
             d = g + weight_decay * x if weight_decay != 0 else g
             b = momentum * bufs[i] + d
@@ -66,10 +65,10 @@ def momentum(
             ups.append((-eta * (d + momentum * b if nesterov else b)).astype(g.dtype))
         return L.rebuild(ups), {"count": t, "momentum": L.rebuild(new_bufs)}
 
-    return C.Optimizer(init, update)
+    return _common.Optimizer(init, update)
 
 
-def _adam_like(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask) -> C.Optimizer:
+def _adam_like(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask) -> _common.Optimizer:
     _checks.learning_rate(learning_rate)
     _checks.beta("b1", b1)
     _checks.beta("b2", b2)
@@ -78,14 +77,18 @@ def _adam_like(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask) -> C
     _checks.mask_spec("weight_decay_mask", weight_decay_mask)
 
     def init(params: Any) -> dict:
-        return {"count": 0, "mu": C.zeros_like_tree(params), "nu": C.zeros_like_tree(params)}
+        return {
+            "count": 0,
+            "mu": _common.zeros_like_tree(params),
+            "nu": _common.zeros_like_tree(params),
+        }
 
     def update(grads: Any, state: dict, params: Any) -> tuple[Any, dict]:
-        L = C.leaves(grads, params, needs_params=weight_decay != 0)
+        L = _common.leaves(grads, params, needs_params=weight_decay != 0)
         wd_on = _tree.resolve_mask(weight_decay_mask, params, L.names, "weight_decay_mask")
         t = state["count"] + 1
-        eta = C.learning_rate_at(learning_rate, t - 1)
-        mus, nus = C.flat(state["mu"]), C.flat(state["nu"])
+        eta = _common.learning_rate_at(learning_rate, t - 1)
+        mus, nus = _common.flat(state["mu"]), _common.flat(state["nu"])
         ms, vs, ups = [], [], []
         for i, (g, x) in enumerate(zip(L.grads, L.params, strict=True)):
             m = b1 * mus[i] + (1 - b1) * g
@@ -98,10 +101,12 @@ def _adam_like(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask) -> C
             ups.append((-eta * u).astype(g.dtype))
         return L.rebuild(ups), {"count": t, "mu": L.rebuild(ms), "nu": L.rebuild(vs)}
 
-    return C.Optimizer(init, update)
+    return _common.Optimizer(init, update)
 
 
-def adam(learning_rate: Any, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> C.Optimizer:
+def adam(
+    learning_rate: Any, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
+) -> _common.Optimizer:
     """Adam (Kingma & Ba 2015): x_{t+1} = x_t - η_t m̂_t/(√v̂_t + ε) with bias-corrected moments."""
     return _adam_like(learning_rate, b1, b2, eps, 0.0, None)
 
@@ -114,7 +119,7 @@ def adamw(
     weight_decay: float = 1e-4,
     *,
     weight_decay_mask: Any = None,
-) -> C.Optimizer:
+) -> _common.Optimizer:
     """AdamW (Loshchilov & Hutter 2019): x_{t+1} = x_t - η_t (m̂_t/(√v̂_t + ε) + λ x_t).
 
     The decay is scaled by the learning rate, as in optax.adamw (default λ = 1e-4).
@@ -124,7 +129,7 @@ def adamw(
 
 def adagrad(
     learning_rate: Any, initial_accumulator_value: float = 0.1, eps: float = 1e-7
-) -> C.Optimizer:
+) -> _common.Optimizer:
     """AdaGrad (Duchi et al. 2011), optax's form.
 
     G_t = G_{t-1} + g_t²,   x_{t+1} = x_t - η_t g_t/√(G_t + ε)   (G_0 = initial value)
@@ -141,10 +146,10 @@ def adagrad(
         }
 
     def update(grads: Any, state: dict, params: Any) -> tuple[Any, dict]:
-        L = C.leaves(grads, params, needs_params=False)
+        L = _common.leaves(grads, params, needs_params=False)
         t = state["count"] + 1
-        eta = C.learning_rate_at(learning_rate, t - 1)
-        accs, new_accs, ups = C.flat(state["sum_of_squares"]), [], []
+        eta = _common.learning_rate_at(learning_rate, t - 1)
+        accs, new_accs, ups = _common.flat(state["sum_of_squares"]), [], []
         for i, g in enumerate(L.grads):
             acc = accs[i] + g * g
             scale = np.where(acc > 0, 1.0 / np.sqrt(acc + eps), 0.0)
@@ -152,4 +157,4 @@ def adagrad(
             ups.append((-eta * scale * g).astype(g.dtype))
         return L.rebuild(ups), {"count": t, "sum_of_squares": L.rebuild(new_accs)}
 
-    return C.Optimizer(init, update)
+    return _common.Optimizer(init, update)

@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 
 from lamb_ref import _checks
-from lamb_ref.reference import _common as C
-from lamb_ref.reference import _tree
+from lamb_ref.reference import _common, _tree
 
 BIAS_CORRECTION_MODES = ("moments", "step_size", "none")
 
@@ -49,7 +48,7 @@ def lamb_family(
     decoupled_weight_decay: bool = False,
     max_trust_ratio: float | None = None,
     max_grad_norm: float | None = None,
-) -> C.Optimizer:
+) -> _common.Optimizer:
     """Algorithm 2 with the knobs that distinguish the published LAMBs.
 
     Per step t (1-based) and per layer i, with ĝ the (optionally globally clipped) gradient:
@@ -83,23 +82,31 @@ def lamb_family(
         _checks.positive("max_grad_norm", max_grad_norm)
     if max_trust_ratio is not None:
         _checks.positive("max_trust_ratio", max_trust_ratio)
-    phi_fn = C.phi_function(phi)
+    phi_fn = _common.phi_function(phi)
 
     def init(params: Any) -> dict:
-        return {"count": 0, "mu": C.zeros_like_tree(params), "nu": C.zeros_like_tree(params)}
+        return {
+            "count": 0,
+            "mu": _common.zeros_like_tree(params),
+            "nu": _common.zeros_like_tree(params),
+        }
 
     def update(grads: Any, state: dict, params: Any) -> tuple[Any, dict]:
-        L = C.leaves(grads, params)
+        L = _common.leaves(grads, params)
         wd_on = _tree.resolve_mask(weight_decay_mask, params, L.names, "weight_decay_mask")
         adapt_on = _tree.resolve_mask(trust_ratio_mask, params, L.names, "trust_ratio_mask")
         t = state["count"] + 1
-        eta = C.learning_rate_at(learning_rate, t - 1)
-        gs = L.grads if max_grad_norm is None else C.clip_by_global_norm(L.grads, max_grad_norm)
+        eta = _common.learning_rate_at(learning_rate, t - 1)
+        gs = (
+            L.grads
+            if max_grad_norm is None
+            else _common.clip_by_global_norm(L.grads, max_grad_norm)
+        )
         step = eta
         if bias_correction == "step_size":
             step = eta * math.sqrt(1 - b2**t) / (1 - b1**t)
 
-        mus, nus = C.flat(state["mu"]), C.flat(state["nu"])
+        mus, nus = _common.flat(state["mu"]), _common.flat(state["nu"])
         ms, vs, updates = [], [], []
         for i, (g, x) in enumerate(zip(gs, L.params, strict=True)):
             m = b1 * mus[i] + (1 - b1) * g
@@ -116,7 +123,7 @@ def lamb_family(
                 x_tilde = x
                 u = r + weight_decay * x if wd_on[i] else r
             ratio = (
-                C.trust_ratio(x_tilde, u, phi_fn, trust_norm, max_trust_ratio)
+                _common.trust_ratio(x_tilde, u, phi_fn, trust_norm, max_trust_ratio)
                 if adapt_on[i]
                 else 1.0
             )
@@ -126,7 +133,7 @@ def lamb_family(
         new_state = {"count": t, "mu": L.rebuild(ms), "nu": L.rebuild(vs)}
         return L.rebuild(updates), new_state
 
-    return C.Optimizer(init, update)
+    return _common.Optimizer(init, update)
 
 
 def lamb(
@@ -141,7 +148,7 @@ def lamb(
     trust_norm: str = "l2",
     weight_decay_mask: Any = None,
     trust_ratio_mask: Any = None,
-) -> C.Optimizer:
+) -> _common.Optimizer:
     """LAMB, the paper's Algorithm 2 (v4/v5; ``bias_correction=False`` gives v3).
 
     For t = 1, 2, … and every layer i (one pytree leaf):

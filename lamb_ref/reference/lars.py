@@ -7,8 +7,7 @@ from typing import Any
 import numpy as np
 
 from lamb_ref import _checks
-from lamb_ref.reference import _common as C
-from lamb_ref.reference import _tree
+from lamb_ref.reference import _common, _tree
 
 
 def _check(learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask) -> None:
@@ -26,19 +25,19 @@ def _check_2017(trust_coefficient, eps, nesterov) -> None:
 
 
 def _momentum_state(params: Any) -> dict:
-    return {"count": 0, "momentum": C.zeros_like_tree(params)}
+    return {"count": 0, "momentum": _common.zeros_like_tree(params)}
 
 
 def _momentum_optimizer(layer_step, learning_rate, weight_decay_mask, trust_ratio_mask):
     """Loop ``layer_step(g, x, buf, eta, wd_on, adapt_on) -> (update, new_buf)`` over layers."""
 
     def update(grads: Any, state: dict, params: Any) -> tuple[Any, dict]:
-        L = C.leaves(grads, params)
+        L = _common.leaves(grads, params)
         wd_on = _tree.resolve_mask(weight_decay_mask, params, L.names, "weight_decay_mask")
         adapt_on = _tree.resolve_mask(trust_ratio_mask, params, L.names, "trust_ratio_mask")
         t = state["count"] + 1
-        eta = C.learning_rate_at(learning_rate, t - 1)
-        bufs = C.flat(state["momentum"])
+        eta = _common.learning_rate_at(learning_rate, t - 1)
+        bufs = _common.flat(state["momentum"])
         new_bufs, updates = [], []
         for i, (g, x) in enumerate(zip(L.grads, L.params, strict=True)):
             u, b = layer_step(g, x, bufs[i], eta, wd_on[i], adapt_on[i])
@@ -46,7 +45,7 @@ def _momentum_optimizer(layer_step, learning_rate, weight_decay_mask, trust_rati
             updates.append(np.asarray(u).astype(x.dtype))
         return L.rebuild(updates), {"count": t, "momentum": L.rebuild(new_bufs)}
 
-    return C.Optimizer(_momentum_state, update)
+    return _common.Optimizer(_momentum_state, update)
 
 
 def lars(
@@ -58,7 +57,7 @@ def lars(
     trust_norm: str = "l2",
     weight_decay_mask: Any = None,
     trust_ratio_mask: Any = None,
-) -> C.Optimizer:
+) -> _common.Optimizer:
     """LARS as the LAMB paper's Algorithm 1 (momentum SGD as the base of the layer-wise rule).
 
     For t = 1, 2, … and every layer i:
@@ -77,13 +76,13 @@ def lars(
     _check(learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask)
     _checks.phi(phi)
     _checks.trust_norm(trust_norm)
-    phi_fn = C.phi_function(phi)
+    phi_fn = _common.phi_function(phi)
     b1 = momentum
 
     def layer_step(g, x, buf, eta, wd_on, adapt_on):
         d = g + weight_decay * x if wd_on else g
         m = b1 * buf + (1 - b1) * d
-        ratio = C.trust_ratio(x, m, phi_fn, trust_norm) if adapt_on else 1.0
+        ratio = _common.trust_ratio(x, m, phi_fn, trust_norm) if adapt_on else 1.0
         return -eta * ratio * m, m
 
     return _momentum_optimizer(layer_step, learning_rate, weight_decay_mask, trust_ratio_mask)
@@ -99,7 +98,7 @@ def lars_2017(
     nesterov: bool = False,
     weight_decay_mask: Any = None,
     trust_ratio_mask: Any = None,
-) -> C.Optimizer:
+) -> _common.Optimizer:
     """LARS of You, Gitman & Ginsburg 2017 as timm ``Lars`` / torch-optimizer ``LARS`` run it.
 
     Per layer, with λ_i = λ where weight decay applies and 0 elsewhere:
@@ -117,7 +116,7 @@ def lars_2017(
         lam = weight_decay if wd_on else 0.0
         tau = 1.0
         if adapt_on:
-            xn, gn = C.layer_norm(x, "l2"), C.layer_norm(g, "l2")
+            xn, gn = _common.layer_norm(x, "l2"), _common.layer_norm(g, "l2")
             if xn > 0 and gn > 0:
                 tau = trust_coefficient * xn / (gn + lam * xn + eps)
         d = tau * (g + lam * x)
@@ -137,7 +136,7 @@ def optax_lars(
     nesterov: bool = False,
     weight_decay_mask: Any = None,
     trust_ratio_mask: Any = None,
-) -> C.Optimizer:
+) -> _common.Optimizer:
     """``optax.lars``: the trust denominator is the norm of the decayed gradient.
 
         d = g + λ x                           (where weight decay applies)
@@ -153,7 +152,7 @@ def optax_lars(
         d = g + weight_decay * x if wd_on else g
         tau = 1.0
         if adapt_on:
-            xn, dn = C.layer_norm(x, "l2"), C.layer_norm(d, "l2")
+            xn, dn = _common.layer_norm(x, "l2"), _common.layer_norm(d, "l2")
             if xn > 0 and dn > 0:
                 tau = trust_coefficient * xn / (dn + eps)
         s = -eta * tau * d

@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 
 from lamb_ref import _checks
-from lamb_ref.reference import _common as C
-from lamb_ref.reference import _tree
+from lamb_ref.reference import _common, _tree
 
 
 def _schedule(name: str, constant: float, schedule: Callable | None) -> Callable[[int], float]:
@@ -42,7 +41,7 @@ def _nesterov_lamb(
     trust_norm,
     weight_decay_mask,
     trust_ratio_mask,
-) -> C.Optimizer:
+) -> _common.Optimizer:
     _checks.learning_rate(learning_rate)
     _checks.beta("b1", b1)
     _checks.beta("b2", b2)
@@ -52,30 +51,30 @@ def _nesterov_lamb(
     _checks.trust_norm(trust_norm)
     beta1 = _schedule("b1_schedule", b1, b1_schedule)
     beta2 = _schedule("b2_schedule", b2, b2_schedule)
-    phi_fn = C.phi_function(phi)
+    phi_fn = _common.phi_function(phi)
 
     def init(params: Any) -> dict:
         return {
             "count": 0,
-            "mu": C.zeros_like_tree(params),
-            "nu": C.zeros_like_tree(params),
+            "mu": _common.zeros_like_tree(params),
+            "nu": _common.zeros_like_tree(params),
             "prod_b1": 1.0,
             "prod_b2": 1.0,
         }
 
     def update(grads: Any, state: dict, params: Any) -> tuple[Any, dict]:
-        L = C.leaves(grads, params)
+        L = _common.leaves(grads, params)
         wd_on = _tree.resolve_mask(weight_decay_mask, params, L.names, "weight_decay_mask")
         adapt_on = _tree.resolve_mask(trust_ratio_mask, params, L.names, "trust_ratio_mask")
         t = state["count"] + 1
-        eta = C.learning_rate_at(learning_rate, t - 1)
+        eta = _common.learning_rate_at(learning_rate, t - 1)
         b1_t, b1_next = beta1(t), beta1(t + 1)
         b2_t, b2_next = beta2(t), beta2(t + 1)
         prod1_t = state["prod_b1"] * b1_t  # Π_{i=1}^{t} β1^i
         prod1_next = prod1_t * b1_next  # Π_{i=1}^{t+1} β1^i
         prod2_t = state["prod_b2"] * b2_t
         prod2_next = prod2_t * b2_next
-        mus, nus = C.flat(state["mu"]), C.flat(state["nu"])
+        mus, nus = _common.flat(state["mu"]), _common.flat(state["nu"])
         ms, vs, updates = [], [], []
         for i, (g, x) in enumerate(zip(L.grads, L.params, strict=True)):
             m = b1_t * mus[i] + (1 - b1_t) * g
@@ -88,7 +87,7 @@ def _nesterov_lamb(
                 v_hat = b2 * v / (1 - b2**t)
             r = m_hat / (np.sqrt(v_hat) + eps)
             u = r + weight_decay * x if wd_on[i] else r
-            ratio = C.trust_ratio(x, u, phi_fn, trust_norm) if adapt_on[i] else 1.0
+            ratio = _common.trust_ratio(x, u, phi_fn, trust_norm) if adapt_on[i] else 1.0
             ms.append(m)
             vs.append(v)
             updates.append((-eta * ratio * u).astype(x.dtype))
@@ -101,7 +100,7 @@ def _nesterov_lamb(
         }
         return L.rebuild(updates), new_state
 
-    return C.Optimizer(init, update)
+    return _common.Optimizer(init, update)
 
 
 def nlamb(
@@ -116,7 +115,7 @@ def nlamb(
     trust_norm: str = "l2",
     weight_decay_mask: Any = None,
     trust_ratio_mask: Any = None,
-) -> C.Optimizer:
+) -> _common.Optimizer:
     """N-LAMB (Appendix D, Algorithm 3; **recalled, not confirmed**): Nesterov first moment.
 
         m_t = β1^t m_{t-1} + (1-β1^t) g_t
@@ -156,7 +155,7 @@ def nnlamb(
     trust_norm: str = "l2",
     weight_decay_mask: Any = None,
     trust_ratio_mask: Any = None,
-) -> C.Optimizer:
+) -> _common.Optimizer:
     """NN-LAMB (Appendix D, Algorithm 4; **recalled, not confirmed**): Nesterov in both moments.
 
     As :func:`nlamb`, with the second moment also in Nesterov form:

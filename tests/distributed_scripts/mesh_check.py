@@ -49,8 +49,8 @@ def leaf(tree: dict, name: str):
 
 def runner_inputs():
     """A small validation instance, LAMB (β2 > 0) and a key, for the runner's seeds split."""
-    from experiments.optimizers import for_theorem
-    from experiments.spec import InstanceSpec, build
+    from experiments.validation.optimizers import for_theorem
+    from experiments.validation.spec import InstanceSpec, build
 
     spec = InstanceSpec(
         family="separable_cosine",
@@ -68,7 +68,7 @@ def runner_inputs():
 
 
 def runner_check(mesh) -> dict:
-    from experiments.runner import simulate
+    from experiments.validation.runner import simulate
 
     built, opt, key = runner_inputs()
     one = simulate(built, opt, 12, 4, [0.05, 0.1], 8, key)

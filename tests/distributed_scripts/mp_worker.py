@@ -16,7 +16,7 @@ import jax
 import numpy as np
 
 from experiments import distributed
-from experiments.runner import simulate
+from experiments.validation.runner import simulate
 from tests.distributed_scripts import model
 from tests.distributed_scripts.mesh_check import runner_inputs
 

@@ -1,0 +1,2 @@
+"""The validation experiments (issue 4), one module each; registered in
+``experiments.reproduction.registry``."""

@@ -1,0 +1,307 @@
+"""Claims of the theorem-validation suites, each verdict derived from the suite's tables only.
+
+Every function takes ``{table_name: DataFrame}`` (the tables the suite wrote, read back from CSV)
+and returns :class:`experiments.reproduction.claims.Claim` rows. Validation rows enter a verdict
+only through
+:func:`experiments.reproduction.claims.in_hypothesis_rows`, so a run outside a theorem's hypotheses
+can never
+make its claim ``reproduced``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from experiments.reproduction.claims import (
+    Claim,
+    as_bool,
+    in_hypothesis_rows,
+    verdict_from_fraction,
+)
+
+THEOREM_SOURCE = {
+    "sgd": "Theorem 1 (SGD, Ghadimi & Lan 2013)",
+    "lars": "Theorem 2 (LARS)",
+    "lamb_beta2_zero": "Theorem 3 (LAMB, β2 = 0)",
+    "lamb_beta2_pos": "Theorem 3 (LAMB, 0 < β2 < 1)",
+}
+RATE = {"sgd": "1/T", "lars": "1/T", "lamb_beta2_zero": "1/T", "lamb_beta2_pos": "1/√T"}
+# The bound is an upper bound, so a measured criterion may decay faster than it; it may not decay
+# much slower, or the ratio measured/bound would grow with T. 0.1 in log-log slope allows the
+# finite-T transient seen at T = 8 (the bound's constant term dominates there) without admitting
+# a different rate (1/T vs 1/√T differ by 0.5).
+SLOPE_SLACK = 0.1
+# "Orders of magnitude" across layers (PAPER.md §6 item 9): at least a factor of 10.
+SPREAD_FACTOR = 10.0
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def bound_holds(tables: dict[str, pd.DataFrame], experiment: str, figure: str) -> list[Claim]:
+    """Per theorem: measured criterion ≤ explicit bound on every in-hypothesis row."""
+    rows = in_hypothesis_rows(tables.get("theorem_validation", pd.DataFrame()))
+    out = []
+    for thm, source in THEOREM_SOURCE.items():
+        g = rows[rows["theorem"] == thm] if len(rows) else rows
+        holds = as_bool(g["holds"]) if len(g) else pd.Series(dtype=bool)
+        signif = as_bool(g["violation_significant"]) if len(g) else holds
+        n, n_ok = len(g), int(holds.sum())
+        verdict = verdict_from_fraction(n_ok, n)
+        if n and verdict != "reproduced" and not signif.any():
+            # violations inside the bootstrap CI are not evidence against the bound
+            verdict = "partially"
+        if n:
+            evidence = (
+                f"{n_ok}/{n} in-hypothesis rows hold ({g['instance'].nunique()} instances, "
+                f"T = {int(g['T'].min())}..{int(g['T'].max())}, {int(g['n_seeds'].min())}+ seeds "
+                f"each); measured/bound {_fmt(g['ratio'].min())}..{_fmt(g['ratio'].max())}; "
+                f"table theorem_validation_{experiment}.csv"
+            )
+        else:
+            evidence = f"no in-hypothesis rows for {thm} in theorem_validation_{experiment}.csv"
+        out.append(
+            Claim(
+                f"{experiment}_{thm}_bound_holds",
+                source,
+                f"{source}: the measured criterion stays below the explicit bound at the "
+                "prescribed step and batch size",
+                verdict,
+                evidence,
+                figure,
+            )
+        )
+    return out
+
+
+def rate_claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
+    out = bound_holds(tables, "rate", "rate")
+    slopes = tables.get("rate_slopes", pd.DataFrame())
+    if len(slopes):
+        slopes = slopes[as_bool(slopes["in_hypothesis"])]
+    for thm, source in THEOREM_SOURCE.items():
+        g = slopes[slopes["theorem"] == thm] if len(slopes) else slopes
+        ok = (g["slope_measured"] <= g["slope_bound"] + SLOPE_SLACK) if len(g) else g
+        parts = [
+            f"{r.instance}: {_fmt(r.slope_measured)} [{_fmt(r.slope_ci_low)}, "
+            f"{_fmt(r.slope_ci_high)}] vs bound {_fmt(r.slope_bound)}"
+            for r in g.itertuples()
+        ]
+        evidence = (
+            "log-log slope over T (bootstrap 95% CI over seeds): "
+            + "; ".join(parts)
+            + f"; reproduced when slope ≤ bound slope + {SLOPE_SLACK}; table rate_slopes.csv"
+            if len(g)
+            else "no in-hypothesis slopes in rate_slopes.csv"
+        )
+        out.append(
+            Claim(
+                f"rate_{thm}_decay",
+                source,
+                f"With b = T and the prescribed η the criterion decays at the bound's rate "
+                f"{RATE[thm]}",
+                verdict_from_fraction(int(ok.sum()) if len(g) else 0, len(g)),
+                evidence,
+                "rate",
+            )
+        )
+    return out
+
+
+def heterogeneity_claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
+    df = tables.get("heterogeneity", pd.DataFrame())
+    df = df[as_bool(df["in_hypothesis"])] if len(df) else df
+    out = []
+    if not len(df):
+        return [
+            Claim(
+                "heterogeneity_bound_crossover",
+                "PAPER.md §3.5",
+                "The layer-wise bounds beat SGD's when L_∞/L_avg is large",
+                "not_applicable",
+                "no in-hypothesis rows in heterogeneity.csv",
+                "heterogeneity",
+            )
+        ]
+    wb, wm = as_bool(df["wins_in_bound"]), as_bool(df["wins_in_measure"])
+    # bound level: the layer-wise bound wins exactly above a crossover (monotone in r_L)
+    mono = all(
+        (np.diff(as_bool(g.sort_values("r_L")["wins_in_bound"]).astype(int)) >= 0).all()
+        for _, g in df.groupby("method")
+    )
+    first = df[wb]["r_L"].min() if wb.any() else float("nan")
+    last_loss = df[~wb]["r_L"].max() if (~wb).any() else float("nan")
+    out.append(
+        Claim(
+            "heterogeneity_bound_crossover",
+            "PAPER.md §3.4-3.5 (L_avg vs L_∞)",
+            "The LARS/LAMB (β2 = 0) bounds are smaller than SGD's (η = 1/L_∞) when L_∞/L_avg is "
+            "large, and larger when curvature is uniform",
+            "reproduced" if (mono and wb.any() and (~wb).any()) else "partially",
+            f"bound wins for r_L ≥ {_fmt(first)}, loses for r_L ≤ {_fmt(last_loss)} "
+            f"({int(wb.sum())}/{len(df)} rows win; r_L = {_fmt(df['r_L'].min())}.."
+            f"{_fmt(df['r_L'].max())}, h = {int(df['h'].iloc[0])}, T = {int(df['T'].iloc[0])}); "
+            "table heterogeneity.csv",
+            "heterogeneity",
+        )
+    )
+    top = df[df["r_L"] == df["r_L"].max()]
+    ev = "; ".join(
+        f"{r.method} at r_L = {_fmt(r.r_L)}: {_fmt(r.measure_layerwise)} vs SGD "
+        f"{_fmt(r.measure_sgd)}"
+        for r in top.itertuples()
+    )
+    out.append(
+        Claim(
+            "heterogeneity_measured_advantage",
+            "PAPER.md §6 item 6",
+            "With L_avg ≪ L_∞, LARS and LAMB at the theorem's η reach a smaller layer-wise "
+            "criterion than SGD at η = 1/L_∞",
+            verdict_from_fraction(int(wm[wb].sum()), int(wb.sum())),
+            f"measured wins where the bound wins: {int(wm[wb].sum())}/{int(wb.sum())} rows; "
+            f"at the largest r_L: {ev} (criterion of the layer-wise method, means over seeds); "
+            "table heterogeneity.csv",
+            "heterogeneity",
+        )
+    )
+    return out
+
+
+def noise_density_claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
+    df = tables.get("noise_density", pd.DataFrame())
+    df = df[as_bool(df["in_hypothesis"])] if len(df) else df
+    layerwise = df[df["theorem"].isin(["lars", "lamb_beta2_zero"])] if len(df) else df
+    pairs, ok, parts = 0, 0, []
+    for (level, thm), g in layerwise.groupby(["noise_level", "theorem"]) if len(df) else []:
+        conc = g[g["layout"] == "concentrated"]["measure"]
+        spread = g[g["layout"] == "spread"]["measure"]
+        if len(conc) and len(spread):
+            pairs += 1
+            ok += int(conc.iloc[0] < spread.iloc[0])
+            parts.append(f"{thm} σ={_fmt(level)}: {_fmt(conc.iloc[0])} vs {_fmt(spread.iloc[0])}")
+    return [
+        Claim(
+            "noise_density_layerwise",
+            "PAPER.md §3.5 (ψ_σ)",
+            "At equal total noise ‖σ‖², LARS and LAMB (β2 = 0) do better when the noise is "
+            "concentrated in few layers than when it is spread (their bounds pay ‖σ‖_1²)",
+            verdict_from_fraction(ok, pairs),
+            f"measured criterion concentrated < spread in {ok}/{pairs} (method, noise) pairs: "
+            + "; ".join(parts)
+            + "; table noise_density.csv",
+            "noise_density",
+        )
+    ]
+
+
+def tightness_claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
+    out = bound_holds(tables, "tightness", "tightness")
+    best = tables.get("tightness_best", pd.DataFrame())
+    if len(best):
+        top = best.loc[best.groupby("theorem")["ratio"].idxmax()]
+        ev = "; ".join(
+            f"{r.theorem}: {_fmt(r.ratio)} ({r.search}, {r.instance}, T = {int(r.T)})"
+            for r in top.itertuples()
+        )
+        out.append(
+            Claim(
+                "tightness_largest_ratio",
+                "toolkit (explicit constants, PAPER.md §3)",
+                "How tight each explicit bound is: the largest measured/bound ratio found over "
+                "a grid and an adversarial search within the hypotheses is at most 1",
+                verdict_from_fraction(int((top["ratio"] <= 1).sum()), len(top)),
+                f"largest ratio per theorem: {ev}; table tightness_best.csv",
+                "tightness",
+            )
+        )
+    return out
+
+
+def lemma_claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
+    df = in_hypothesis_rows(tables.get("lemma_checks", pd.DataFrame()))
+    out = []
+    for lemma, g in df.groupby("theorem") if len(df) else []:
+        holds = as_bool(g["holds"])
+        out.append(
+            Claim(
+                f"{lemma}",
+                "PAPER.md §3.2-3.3 (proof steps) [D]",
+                {
+                    "lemma_normalisation_bias": "‖∇_i f‖·‖g/‖g‖ − ∇_i f/‖∇_i f‖‖ ≤ 2‖g − ∇_i f‖ "
+                    "(Theorem 2's proof), in expectation ≤ 2σ_i/√b",
+                    "lemma_sign_disagreement": "P(sign ḡ_j ≠ sign ∇_j f) ≤ σ̃_j/(√b|∇_j f|) "
+                    "(Theorem 3's proof, β2 = 0)",
+                }.get(lemma, lemma),
+                verdict_from_fraction(int(holds.sum()), len(g)),
+                f"{int(holds.sum())}/{len(g)} rows hold; measured/bound "
+                f"{_fmt(g['ratio'].min())}..{_fmt(g['ratio'].max())}; table lemma_checks.csv",
+                "lemmas",
+            )
+        )
+    return out
+
+
+def baseline_claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
+    df = tables.get("baselines", pd.DataFrame())
+    tuned = df[df["eta_rule"].astype(str).str.startswith("tuned")] if len(df) else df
+    n, ok, parts = 0, 0, []
+    for inst, g in tuned.groupby("instance") if len(tuned) else []:
+        best = g.loc[g["grad_sq"].idxmin()]
+        layer = g[g["optimizer"].str.startswith(("lars", "lamb"))]
+        if not len(layer):
+            continue
+        n += 1
+        lw = layer.loc[layer["grad_sq"].idxmin()]
+        ok += int(lw["grad_sq"] <= 2 * best["grad_sq"])
+        parts.append(
+            f"{inst}: best {best['optimizer']} {_fmt(best['grad_sq'])}, best layer-wise "
+            f"{lw['optimizer']} {_fmt(lw['grad_sq'])}"
+        )
+    return [
+        Claim(
+            "synthetic_baselines_competitive",
+            "toolkit (fair baselines; PAPER.md §6 item 14 in spirit)",
+            "Tuned over the same η grid, LARS/LAMB reach E‖∇f(x_a)‖² within a factor 2 of the "
+            "best tuned baseline (SGD, momentum, Adam) on the synthetic validation instances",
+            verdict_from_fraction(ok, n),
+            f"{ok}/{n} instances within 2×: " + "; ".join(parts) + "; table baselines.csv "
+            "(95% bootstrap CIs there)",
+            "baselines",
+        )
+    ]
+
+
+def trust_ratio_claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
+    df = tables.get("trust_ratios", pd.DataFrame())
+    n, ok, parts = 0, 0, []
+    for thm, g in df.groupby("theorem") if len(df) else []:
+        n += 1
+        last = g[g["t"] == g["t"].max()]
+        first = g[g["t"] == g["t"].min()]
+        spread = last["trust_ratio"].max() / last["trust_ratio"].min()
+        drift = np.max(
+            np.abs(
+                np.log(
+                    last.set_index("layer")["trust_ratio"] / first.set_index("layer")["trust_ratio"]
+                )
+            )
+        )
+        ok += int(spread >= SPREAD_FACTOR)
+        parts.append(
+            f"{thm}: layer spread ×{_fmt(spread)} at t = {int(last['t'].iloc[0])}, largest "
+            f"per-layer drift ×{_fmt(float(np.exp(drift)))} from t = {int(first['t'].iloc[0])}"
+        )
+    return [
+        Claim(
+            "trust_ratio_heterogeneity_synthetic",
+            "PAPER.md §6 item 9 (synthetic)",
+            "Per-layer trust ratios differ by orders of magnitude (≥ 10×) across layers and "
+            "drift during training",
+            verdict_from_fraction(ok, n),
+            "; ".join(parts) + f"; ≥ {SPREAD_FACTOR:g}× counts as orders of magnitude; "
+            "table trust_ratios.csv (means over seeds, q10-q90 there)",
+            "trust_ratios",
+        )
+    ]

@@ -1,0 +1,101 @@
+"""Rate: the measured criterion vs the bound over T (≥ 6 values spanning ≥ 2 decades), for every
+theorem, with the fitted log-log slope of each (PAPER.md §3, Theorems 1-3).
+
+With b = T and the prescribed η, the bounds decay as 1/T (Theorems 1, 2, 3 with β2 = 0) or
+1/√T (Theorem 3 with β2 > 0); ``rate_slopes`` sets the measured slope (with a bootstrap
+interval over seeds) beside the bound's.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+import theory
+from experiments.reproduction.protocol import Context, Experiment
+from experiments.reproduction.suites import _verdicts
+from experiments.reproduction.suites._common import THEOREMS, built, for_theorem, standard
+from experiments.validation import stats
+from experiments.validation.validate import validate
+
+
+def _instances(ctx: Context):
+    h, width = ctx.pick((4, 4), (4, 16), (8, 64))
+    specs = [standard("separable_cosine", h, width)]
+    if ctx.profile != "smoke":
+        specs.append(standard("chain_cosine", h, width))
+        specs.append(standard("separable_geman_mcclure", h, width))
+    if ctx.profile == "full":
+        specs.append(standard("coupled_cosine", h, width))
+    return specs
+
+
+def _Ts(ctx: Context) -> list[int]:
+    top = ctx.pick(10, 12, 14)  # 2^3 .. 2^top: 8-12 values, 2.1-3.3 decades
+    return [2**k for k in range(3, top + 1)]
+
+
+def _seeds(ctx: Context) -> int:
+    return ctx.pick(8, 32, 128)
+
+
+def units(ctx: Context) -> int:
+    return len(_instances(ctx)) * len(THEOREMS) * len(_Ts(ctx))
+
+
+def slopes(rows: pd.DataFrame) -> pd.DataFrame:
+    """Measured and bound log-log slopes per (instance, theorem)."""
+    out = []
+    for (inst, thm), g in rows.groupby(["instance", "theorem"], sort=True):
+        g = g.sort_values("T")
+        per_seed = [np.array(json.loads(v)) for v in g["per_seed"]]
+        squared = theory.THEOREMS[thm].lhs_squared_after_expectation
+        lo, hi = stats.slope_ci(g["T"].to_numpy(), per_seed, squared, stats.seed_from(inst, thm))
+        out.append(
+            {
+                "instance": inst,
+                "theorem": thm,
+                "n_T": len(g),
+                "T_min": int(g["T"].min()),
+                "T_max": int(g["T"].max()),
+                "slope_measured": stats.loglog_slope(g["T"], g["measure"]),
+                "slope_ci_low": lo,
+                "slope_ci_high": hi,
+                "slope_bound": stats.loglog_slope(g["T"], g["bound"]),
+                "in_hypothesis": bool(g["in_hypothesis"].all()),
+                "all_hold": bool(g["holds"].all()),
+                "max_ratio": float(g["ratio"].max()),
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def run(ctx: Context) -> dict[str, pd.DataFrame]:
+    frames = []
+    for spec in _instances(ctx):
+        for thm in THEOREMS:
+            frames.append(
+                validate(
+                    built(for_theorem(spec, thm)),
+                    thm,
+                    _Ts(ctx),
+                    _seeds(ctx),
+                    cache=ctx.cache,
+                    experiment="rate",
+                    progress=ctx.progress,
+                    mesh=ctx.mesh,
+                )
+            )
+    rows = pd.concat(frames, ignore_index=True)
+    return {"theorem_validation": rows, "rate_slopes": slopes(rows)}
+
+
+EXPERIMENT = Experiment(
+    "rate",
+    "measured vs bound over T (2^3..2^10+), every theorem, fitted log-log slopes",
+    run,
+    units,
+    _verdicts.rate_claims,
+)

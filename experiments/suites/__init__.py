@@ -1,1 +1,0 @@
-"""The validation experiments (issue 4), one module each; registered in ``experiments.registry``."""

@@ -1,0 +1,86 @@
+"""The assumption checker: does a run satisfy a theorem's hypotheses?
+
+It assembles the instance dict :mod:`theory` reads (DESIGN.md's constant names, the run's
+settings and the facts the objective and noise certify) and asks every assumption of the theorem
+(``theory.Theorem.check_assumptions``). A run is ``in_hypothesis`` only if all hold; a run outside
+the hypotheses is never counted as confirming a theorem.
+
+Certified facts: ``smoothness_certified`` (the family's L_i are proven, not estimated),
+``noise_variance_certified`` (every noise model here has E ξ_j² = σ̃_j² exactly by construction),
+``noise_bounded`` (|[∇ℓ(x, s)]_j| ≤ G for all x, s: needs a bounded objective gradient and
+bounded noise; then G = max_i (sup|∇_i f| + max_j∈i sup|ξ_j|)).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import theory
+from experiments.validation.optimizers import OptimizerSpec
+from experiments.validation.spec import Built
+
+
+def gradient_bound(built: Built) -> float | None:
+    """G with |[∇ℓ(x, s)]_j| ≤ G everywhere, or None when no finite bound is certified."""
+    obj, noise = built.objective, built.noise
+    if obj.grad_bound is None or not noise.bounded:
+        return None
+    per_layer = [
+        gb + (float(np.max(cb)) if np.size(cb) else 0.0)
+        for gb, cb in zip(obj.grad_bound, noise.coord_bound, strict=True)
+    ]
+    return float(max(per_layer))
+
+
+def constants(built: Built, T: int) -> dict[str, Any]:
+    """The instance's constants with DESIGN.md's names (what ``Theorem.evaluate`` takes)."""
+    spec = built.spec
+    f_gap = built.f_gap
+    if not f_gap > 0:
+        raise ValueError(
+            f"f(x1) - f* = {f_gap!r} is invalid: the bounds need x1 with f(x1) > f* (start "
+            "away from the minimizer)"
+        )
+    out: dict[str, Any] = {
+        "f_gap": f_gap,
+        "L": list(built.objective.L),
+        "sigma": [float(s) for s in built.noise.sigma],
+        "sigma_coord": [float(s) for s in built.noise.sigma_coord_flat],
+        "h": built.objective.h,
+        "T": int(T),
+        "beta2": spec.beta2,
+    }
+    if spec.phi is not None:
+        out["alpha_l"], out["alpha_u"] = spec.phi
+    G = gradient_bound(built)
+    if G is not None and G > 0:
+        out["G"] = G
+    return out
+
+
+def instance_record(
+    built: Built, opt: OptimizerSpec, eta: float, batch_size: int, T: int
+) -> dict[str, Any]:
+    """The dict ``theory`` assumptions read: constants, ``settings`` and certified facts."""
+    return {
+        **constants(built, T),
+        "d": built.objective.d,
+        "settings": opt.settings(eta, batch_size, built.objective.layer_sizes),
+        "smoothness_certified": bool(built.objective.L_certified),
+        "noise_variance_certified": True,
+        "noise_bounded": gradient_bound(built) is not None,
+    }
+
+
+def check(
+    theorem: str, built: Built, opt: OptimizerSpec, eta: float, batch_size: int, T: int
+) -> tuple[bool, list[str]]:
+    """(in_hypothesis, the names of the assumptions that fail)."""
+    thm = theory.THEOREMS[theorem]
+    verdicts = thm.check_assumptions(instance_record(built, opt, eta, batch_size, T))
+    failed = [name for name, ok in verdicts.items() if not ok]
+    if opt.name != {"sgd": "sgd", "lars": "lars"}.get(theorem, "lamb"):
+        failed.insert(0, f"optimizer is {opt.name}, not the analysed algorithm")
+    return not failed, failed

@@ -1,0 +1,518 @@
+"""Synthetic smooth objectives in float64 with exact per-layer smoothness constants.
+
+Every family is a function f of x = (x_1, …, x_h), one block (layer) per entry of a dict keyed by
+layer name (layer order = sorted key order), with a known global minimum f*, a closed-form
+gradient and per-layer constants L_i satisfying the *block descent inequality*
+
+    f(y) <= f(x) + <∇f(x), y - x> + Σ_i L_i/2 ‖y_i - x_i‖²      for all x, y,
+
+which for C² functions is equivalent to ∇²f(x) ⪯ D = blockdiag(L_i I) in Loewner order. For the
+certified families the block Hessians also satisfy ‖∇²_ii f(x)‖₂ <= L_i everywhere. The separable
+families additionally satisfy Assumption 2 of You et al. (ICLR 2020) literally,
+‖∇_i f(x) - ∇_i f(y)‖ <= L_i ‖x_i - y_i‖; no coupled function can (that reading forces
+∇_i f to depend on x_i only), so the coupled families certify only the block descent inequality.
+
+Families: ``separable_cosine``, ``separable_geman_mcclure``, ``chain_cosine``, ``coupled_cosine``,
+``noisy_quadratic`` (Zhang et al. 2019) and ``teacher_student_tanh`` (L estimated, not certified).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import numbers
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from experiments.validation.hessian import block_hessian_norm_lanczos
+from experiments.validation.sincos import cos_sin_f64
+
+Params = dict[str, jax.Array]
+
+# Teacher-student L estimate: sampled points (3 scales x 16 random + 16 on the segment from the
+# teacher to a random point) and Lanczos steps per point and block; 64 makes the estimate exact
+# (to rounding) for blocks of <= 64 coordinates (the default k·p = 64) and cheap (< 1 s).
+TS_SCALES = (0.5, 1.0, 2.0)
+TS_POINTS_PER_SCALE = 16
+TS_SEGMENT_POINTS = 16
+TS_LANCZOS_STEPS = 64
+
+
+@dataclass(frozen=True, eq=False)
+class Objective:
+    """A smooth objective with per-layer constants; see the module docstring for the contract.
+
+    Attributes:
+        family: family name (a key of ``FAMILIES``).
+        layer_names: the dict keys, sorted order = layer order.
+        layer_shapes: shape of each layer's array.
+        L: per-layer block-smoothness constants L_i (block descent inequality).
+        L_certified: True if the L_i are proven, False if estimated (teacher-student).
+        f_star: exact global minimum value f*.
+        grad_bound: per layer, sup_x max_j |∂f/∂x_j| over coordinates j of that layer; None when
+            the gradient is unbounded.
+        value: f, jittable and vmappable.
+        grad: closed-form ∇f (not ``jax.grad``), jittable and vmappable.
+        info: family parameters (JSON-serialisable) for provenance.
+    """
+
+    family: str
+    layer_names: tuple[str, ...]
+    layer_shapes: tuple[tuple[int, ...], ...]
+    L: tuple[float, ...]
+    L_certified: bool
+    f_star: float
+    grad_bound: tuple[float, ...] | None
+    value: Callable[[Params], jax.Array]
+    grad: Callable[[Params], Params]
+    info: Mapping[str, Any]
+    _x_star: tuple[np.ndarray, ...] | None = field(default=None, repr=False)
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        return tuple(math.prod(s) for s in self.layer_shapes)
+
+    @property
+    def d(self) -> int:
+        return sum(self.layer_sizes)
+
+    @property
+    def h(self) -> int:
+        return len(self.layer_names)
+
+    def minimizer(self) -> Params:
+        """A global minimiser x* (f(x*) = f*): 0, or the teacher for ``teacher_student_tanh``."""
+        if self._x_star is None:
+            return {
+                n: jnp.zeros(s, jnp.float64)
+                for n, s in zip(self.layer_names, self.layer_shapes, strict=True)
+            }
+        return {n: jnp.asarray(v) for n, v in zip(self.layer_names, self._x_star, strict=True)}
+
+    def random_point(self, key: jax.Array, scale: float = 1.0) -> Params:
+        """A point with iid N(0, scale²) coordinates drawn from the JAX PRNG ``key``."""
+        if isinstance(scale, numbers.Real) and not (math.isfinite(scale) and scale >= 0):
+            _fail("scale", scale, "must be a finite number >= 0")
+        keys = jax.random.split(key, self.h)
+        return {
+            n: scale * jax.random.normal(k, s, jnp.float64)
+            for n, s, k in zip(self.layer_names, self.layer_shapes, keys, strict=True)
+        }
+
+    def from_lists(self, per_layer_lists: Sequence[Any]) -> Params:
+        """An explicit point from one nested list (layer shape, or flat of layer size) per layer."""
+        if len(per_layer_lists) != self.h:
+            _fail("per_layer_lists", f"<{len(per_layer_lists)} layers>", f"needs {self.h} layers")
+        out = {}
+        for i, (n, s, v) in enumerate(
+            zip(self.layer_names, self.layer_shapes, per_layer_lists, strict=True)
+        ):
+            a = np.asarray(v, dtype=np.float64)
+            if a.shape != s and a.shape != (math.prod(s),):
+                _fail(f"per_layer_lists[{i}]", f"<shape {a.shape}>", f"needs shape {s}")
+            if not np.all(np.isfinite(a)):
+                _fail(f"per_layer_lists[{i}]", v, "entries must be finite")
+            out[n] = jnp.asarray(a.reshape(s))
+        return out
+
+    def to_numpy(self, params: Params) -> list[np.ndarray]:
+        """The layers of ``params`` as NumPy arrays, in layer order."""
+        if set(params) != set(self.layer_names):
+            _fail("params", sorted(params), f"needs the keys {list(self.layer_names)}")
+        return [np.asarray(params[n]) for n in self.layer_names]
+
+    def flatten(self, params: Params) -> jax.Array:
+        """x as one vector of length d (layers concatenated in order, each raveled row-major)."""
+        return jnp.concatenate([jnp.ravel(params[n]) for n in self.layer_names])
+
+    def unflatten(self, vec: jax.Array) -> Params:
+        """Inverse of :meth:`flatten`."""
+        ends = np.cumsum(self.layer_sizes)[:-1].tolist()
+        parts = jnp.split(vec, ends)
+        return {
+            n: p.reshape(s)
+            for n, s, p in zip(self.layer_names, self.layer_shapes, parts, strict=True)
+        }
+
+
+# ----------------------------------------------------------------------------- validation
+def _fail(name: str, value: Any, allowed: str) -> None:
+    raise ValueError(f"{name}={value!r} is invalid: {allowed}")
+
+
+def _integer(name: str, v: Any, low: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
+        _fail(name, v, f"must be an integer >= {low}")
+    return int(v)
+
+
+def _real(name: str, v: Any, low: float, high: float, *, low_open: bool, high_open: bool):
+    ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+    if ok:
+        ok = (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
+    if not ok:
+        lo, hi = "(" if low_open else "[", ")" if high_open else "]"
+        _fail(name, v, f"must be a finite real number in {lo}{low}, {high}{hi}")
+    return float(v)
+
+
+def _sizes(layer_sizes: Any) -> tuple[int, ...]:
+    if isinstance(layer_sizes, str | bytes) or not isinstance(layer_sizes, Sequence | np.ndarray):
+        _fail("layer_sizes", layer_sizes, "must be a non-empty sequence of integers >= 1")
+    if len(layer_sizes) == 0:
+        _fail("layer_sizes", layer_sizes, "must be a non-empty sequence of integers >= 1")
+    return tuple(_integer(f"layer_sizes[{i}]", s, 1) for i, s in enumerate(layer_sizes))
+
+
+def _Ls(family: str, L: Any, h: int) -> tuple[float, ...]:
+    if L is None:
+        _fail("L", L, f"family {family!r} needs one constant L_i > 0 per layer ({h} values)")
+    if isinstance(L, str | bytes) or not isinstance(L, Sequence | np.ndarray) or len(L) != h:
+        _fail("L", L, f"must be a sequence of {h} finite numbers > 0 (one per layer)")
+    return tuple(
+        _real(f"L[{i}]", v, 0.0, math.inf, low_open=True, high_open=True) for i, v in enumerate(L)
+    )
+
+
+def _options(family: str, given: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict:
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        _fail("options", unknown, f"unknown for family {family!r}; allowed: {sorted(defaults)}")
+    return {**defaults, **given}
+
+
+def _layer_names(h: int) -> tuple[str, ...]:
+    width = max(2, len(str(h - 1)))
+    return tuple(f"layer_{i:0{width}d}" for i in range(h))
+
+
+def _objective(family, sizes, L, grad_bound, value, grad, info, **kw) -> Objective:
+    names = kw.pop("names", _layer_names(len(sizes)))
+    shapes = kw.pop("shapes", tuple((n,) for n in sizes))
+    return Objective(
+        family=family,
+        layer_names=names,
+        layer_shapes=shapes,
+        L=tuple(float(v) for v in L),
+        L_certified=kw.pop("certified", True),
+        f_star=0.0,
+        grad_bound=None if grad_bound is None else tuple(float(g) for g in grad_bound),
+        value=value,
+        grad=grad,
+        info=info,
+        **kw,
+    )
+
+
+def cos_sin(x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(cos x, sin x) of one array, computed together.
+
+    float64 (the validation runs): :func:`experiments.validation.sincos.cos_sin_f64`, vectorisable
+    arithmetic within 1 ulp of NumPy's cos and sin (XLA:CPU's own float64 sin and cos are
+    scalar calls, 7-11 ns per element); NaN for |x| ≥ 1.7e12, where its reduction is no longer
+    exact. Other dtypes: both read off one e^{ix} (XLA evaluates each once and ``value`` and
+    ``grad`` share them). Tested in ``tests/test_sincos.py`` and ``tests/test_objectives.py``.
+    """
+    x = jnp.asarray(x)
+    if x.dtype == jnp.float64:
+        return cos_sin_f64(x)
+    z = jnp.exp(jax.lax.complex(jnp.zeros_like(x), x))
+    return z.real, z.imag
+
+
+def _one_minus_cos(x: jax.Array) -> jax.Array:
+    return 1.0 - cos_sin(x)[0]
+
+
+def _sin(x: jax.Array) -> jax.Array:
+    return cos_sin(x)[1]
+
+
+# ----------------------------------------------------------------------------- separable
+def _separable(family, layer_sizes, L, seed, options, phi, dphi, gb_factor) -> Objective:
+    sizes = _sizes(layer_sizes)
+    Ls = _Ls(family, L, len(sizes))
+    _integer("seed", seed, 0), _options(family, options, {})
+    names = _layer_names(len(sizes))
+
+    def value(x: Params) -> jax.Array:
+        return sum(li * jnp.sum(phi(x[n])) for n, li in zip(names, Ls, strict=True))
+
+    def grad(x: Params) -> Params:
+        return {n: li * dphi(x[n]) for n, li in zip(names, Ls, strict=True)}
+
+    return _objective(family, sizes, Ls, [gb_factor * li for li in Ls], value, grad, {})
+
+
+def separable_cosine(layer_sizes, L, *, seed: int = 0, **options) -> Objective:
+    """f(x) = Σ_i L_i Σ_j (1 - cos x_ij).
+
+    ∇²f = diag(L_i cos x_ij), so ‖∇²_ii f‖₂ <= L_i with equality at x = 0 (L_i exact); f* = 0 at
+    x = 0; nonconvex (cos x < 0 for |x| ∈ (π/2, 3π/2)); |∂f/∂x_ij| = L_i |sin x_ij| <= L_i,
+    attained at x_ij = π/2, so grad_bound_i = L_i.
+    """
+    return _separable(
+        "separable_cosine", layer_sizes, L, seed, options,
+        _one_minus_cos, _sin, 1.0,
+    )  # fmt: skip
+
+
+def separable_geman_mcclure(layer_sizes, L, *, seed: int = 0, **options) -> Objective:
+    """f(x) = Σ_i (L_i/2) Σ_j x_ij²/(1 + x_ij²)  (Geman-McClure).
+
+    With g(t) = t²/(1+t²): g'(t) = 2t/(1+t²)², g''(t) = (2 - 6t²)/(1+t²)³, whose range is
+    [-1/2, 2] (minimum at t² = 1, maximum at 0), so ‖∇²_ii f‖₂ <= (L_i/2)·2 = L_i, attained at 0.
+    Nonconvex for |t| > 1/√3; f* = 0 at 0. ∂f/∂x = L_i t/(1+t²)² is extremal at t = ±1/√3, so
+    grad_bound_i = L_i · 9/(16√3).
+    """
+    return _separable(
+        "separable_geman_mcclure", layer_sizes, L, seed, options,
+        lambda x: 0.5 * x**2 / (1.0 + x**2), lambda x: x / (1.0 + x**2) ** 2,
+        9.0 / (16.0 * math.sqrt(3.0)),
+    )  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- coupled
+def chain_cosine(layer_sizes, L, *, seed: int = 0, **options) -> Objective:
+    """f(x) = Σ_i a_i Σ_j (1 - cos x_ij) + κ Σ_{i<h} Σ_j (1 - cos(x_ij - x_{i+1,j})).
+
+    Needs equal layer sizes. Option ``coupling`` ∈ [0, 1) (default 0.5). For coordinate j the
+    coupling Hessian is κ Σ_edges cos(·)(e_i - e_{i+1})(e_i - e_{i+1})ᵀ ⪯ κ·(chain Laplacian)
+    ⪯ 2κ·Deg (since (u - v)² <= 2u² + 2v²), so ∇²f ⪯ diag(a_i + 2κ deg_i) and L_i =
+    a_i + 2κ deg_i. With κ = coupling·min L / (2 max deg) and a_i = L_i - 2κ deg_i >=
+    (1 - coupling) L_i > 0 the certified L equals the requested one. Also ‖∇²_ii f‖₂ <=
+    a_i + κ deg_i <= L_i; grad_bound_i = a_i + κ deg_i; f* = 0 at 0.
+
+    Satisfies the block descent inequality but not Assumption 2 read literally (∇_i f depends on
+    the neighbouring layers).
+    """
+    sizes, _ = _sizes(layer_sizes), _integer("seed", seed, 0)
+    Ls, h = _Ls("chain_cosine", L, len(sizes)), len(sizes)
+    opts = _options("chain_cosine", options, {"coupling": 0.5})
+    c = _real("coupling", opts["coupling"], 0.0, 1.0, low_open=False, high_open=True)
+    if len(set(sizes)) != 1:
+        _fail("layer_sizes", layer_sizes, "chain_cosine needs all layer sizes equal")
+    deg = np.array([(i > 0) + (i < h - 1) for i in range(h)], dtype=np.float64)
+    kappa = c * min(Ls) / (2.0 * deg.max()) if h > 1 else 0.0
+    a = np.asarray(Ls) - 2.0 * kappa * deg
+    names, a_col = _layer_names(h), jnp.asarray(a)[:, None]
+
+    def value(x: Params) -> jax.Array:
+        X = jnp.stack([x[n] for n in names])
+        return jnp.sum(a_col * _one_minus_cos(X)) + kappa * jnp.sum(_one_minus_cos(X[:-1] - X[1:]))
+
+    def grad(x: Params) -> Params:
+        X = jnp.stack([x[n] for n in names])
+        S = kappa * _sin(X[:-1] - X[1:])
+        G = a_col * _sin(X) + jnp.pad(S, ((0, 1), (0, 0))) - jnp.pad(S, ((1, 0), (0, 0)))
+        return {n: G[i] for i, n in enumerate(names)}
+
+    info = {"coupling": c, "kappa": kappa, "a": a.tolist(), "deg": deg.tolist()}
+    return _objective("chain_cosine", sizes, Ls, a + kappa * deg, value, grad, info)
+
+
+def coupled_cosine(layer_sizes, L, *, seed: int = 0, **options) -> Objective:
+    """f(x) = Σ_i a_i Σ_j (1 - cos x_ij) + κ Σ_{k=1}^m (1 - cos(w_kᵀ x)).
+
+    W (m x d) has iid N(0, 1) entries from ``seed``, rows normalised to ‖w_k‖ = 1; options ``m``
+    (default 8) and ``coupling`` ∈ [0, 1) (default 0.5). The coupling Hessian
+    κ Σ_k cos(w_kᵀx) w_k w_kᵀ ⪯ κ M with M = WᵀW, and any symmetric M satisfies
+    xᵀMx <= Σ_i (Σ_j ‖M_ij‖₂) ‖x_i‖², so with c_i = κ Σ_j ‖M_ij‖₂ we have ∇²f ⪯ diag(a_i + c_i).
+    κ makes max_i c_i/L_i = coupling and a_i = L_i - c_i, so the certified L equals the requested
+    one; ‖∇²_ii f‖₂ <= a_i + κ‖M_ii‖₂ <= L_i. grad_bound_i = a_i + κ max_{j ∈ layer i} Σ_k |W_kj|;
+    f* = 0 at 0.
+
+    Satisfies the block descent inequality but not Assumption 2 read literally (∇_i f depends on
+    all layers through W).
+    """
+    sizes, seed = _sizes(layer_sizes), _integer("seed", seed, 0)
+    Ls, h = _Ls("coupled_cosine", L, len(sizes)), len(sizes)
+    opts = _options("coupled_cosine", options, {"m": 8, "coupling": 0.5})
+    m = _integer("m", opts["m"], 1)
+    c = _real("coupling", opts["coupling"], 0.0, 1.0, low_open=False, high_open=True)
+    W = np.random.default_rng(seed).standard_normal((m, sum(sizes)))
+    W /= np.linalg.norm(W, axis=1, keepdims=True)
+    blocks = np.split(W, np.cumsum(sizes)[:-1], axis=1)
+    s = np.array([sum(np.linalg.norm(bi.T @ bj, 2) for bj in blocks) for bi in blocks])
+    kappa = c / float(np.max(s / np.asarray(Ls)))
+    a = np.asarray(Ls) - kappa * s
+    names, Wj = _layer_names(h), jnp.asarray(W)
+    a_vec = jnp.asarray(np.repeat(a, sizes))
+
+    def value(x: Params) -> jax.Array:
+        v = jnp.concatenate([x[n] for n in names])
+        return jnp.sum(a_vec * _one_minus_cos(v)) + kappa * jnp.sum(_one_minus_cos(Wj @ v))
+
+    def grad(x: Params) -> Params:
+        v = jnp.concatenate([x[n] for n in names])
+        g = a_vec * _sin(v) + kappa * (Wj.T @ _sin(Wj @ v))
+        return dict(zip(names, jnp.split(g, np.cumsum(sizes)[:-1].tolist()), strict=True))
+
+    gb = [ai + kappa * np.abs(bi).sum(axis=0).max() for ai, bi in zip(a, blocks, strict=True)]
+    info = {"m": m, "coupling": c, "seed": seed, "kappa": kappa, "a": a.tolist(), "W": W.tolist()}
+    return _objective("coupled_cosine", sizes, Ls, gb, value, grad, info)
+
+
+# ----------------------------------------------------------------------------- NQM
+def noisy_quadratic(layer_sizes, L, *, seed: int = 0, **options) -> Objective:
+    """Noisy quadratic model (Zhang et al. 2019): f(x) = ½ Σ_j c_j x_j².
+
+    In layer i the curvatures c_j are log-spaced from L_i down to L_i/condition (option
+    ``condition`` >= 1, default 100), so L_i is exact (‖∇²_ii f‖₂ = max c_j = L_i); convex, f* = 0
+    at 0, gradient unbounded (grad_bound None). ``info["curvatures"]`` lists the c_j per layer; the
+    NQM gradient noise has per-coordinate standard deviation scale·√c_j, see
+    :func:`nqm_sigma_coord`.
+    """
+    sizes, _ = _sizes(layer_sizes), _integer("seed", seed, 0)
+    Ls = _Ls("noisy_quadratic", L, len(sizes))
+    opts = _options("noisy_quadratic", options, {"condition": 100.0})
+    cond = _real("condition", opts["condition"], 1.0, math.inf, low_open=False, high_open=True)
+    curv = [np.geomspace(li, li / cond, n) for li, n in zip(Ls, sizes, strict=True)]
+    names, cj = _layer_names(len(sizes)), [jnp.asarray(c) for c in curv]
+
+    def value(x: Params) -> jax.Array:
+        return sum(0.5 * jnp.sum(c * x[n] ** 2) for n, c in zip(names, cj, strict=True))
+
+    def grad(x: Params) -> Params:
+        return {n: c * x[n] for n, c in zip(names, cj, strict=True)}
+
+    info = {"condition": cond, "curvatures": [c.tolist() for c in curv]}
+    return _objective("noisy_quadratic", sizes, Ls, None, value, grad, info)
+
+
+def nqm_sigma_coord(objective: Objective, scale: float) -> list[np.ndarray]:
+    """Per-coordinate NQM noise standard deviations σ̃_j = scale·√c_j, one array per layer."""
+    if objective.family != "noisy_quadratic":
+        _fail("objective", objective.family, "needs a 'noisy_quadratic' objective")
+    scale = _real("scale", scale, 0.0, math.inf, low_open=False, high_open=True)
+    return [scale * np.sqrt(np.asarray(c)) for c in objective.info["curvatures"]]
+
+
+# ----------------------------------------------------------------------------- teacher-student
+def teacher_student_tanh(layer_sizes, L=None, *, seed: int = 0, **options) -> Objective:
+    """Realisable two-layer tanh regression f(W1, w2) = (1/2n) Σ_k (w2ᵀ tanh(W1 x_k) - y_k)².
+
+    Options ``inputs`` p (8), ``hidden`` k (8), ``n_samples`` n (256), ``teacher_scale`` s (1.0).
+    Layers "layer_0" = W1 (k x p) and "layer_1" = w2 (k,), so layer_sizes must be (k·p, k). From
+    ``seed``: X (n x p) iid N(0, 1), teacher W1* iid N(0, s²/p), w2* iid N(0, s²/k), labels
+    y = tanh(X W1*ᵀ) w2*; f* = 0 at the teacher (``minimizer()``). With A = tanh(X W1ᵀ) and
+    r = A w2 - y: ∇_{w2} f = Aᵀr/n, ∇_{W1} f = ((r w2ᵀ) ⊙ (1 - A²))ᵀ X / n.
+
+    L is ESTIMATED (L_certified False; ``L`` must be None): L_i is the largest estimate of
+    ‖∇²_ii f‖₂ over the points of :func:`teacher_student_estimation_points`, each computed from
+    block-restricted Hessian-vector products (jvp of grad) by Lanczos with full
+    reorthogonalisation (``TS_LANCZOS_STEPS`` steps: exact for blocks of at most that many
+    coordinates, otherwise a lower bound that converges much faster than power iteration). A
+    maximum over samples, it may underestimate sup_x ‖∇²_ii f(x)‖₂.
+    The gradient is unbounded in w2 (grad_bound None).
+    """
+    family = "teacher_student_tanh"
+    defaults = {"inputs": 8, "hidden": 8, "n_samples": 256, "teacher_scale": 1.0}
+    opts, seed = _options(family, options, defaults), _integer("seed", seed, 0)
+    p, k = _integer("inputs", opts["inputs"], 1), _integer("hidden", opts["hidden"], 1)
+    n = _integer("n_samples", opts["n_samples"], 1)
+    ts = _real("teacher_scale", opts["teacher_scale"], 0.0, math.inf, low_open=True, high_open=True)
+    if _sizes(layer_sizes) != (k * p, k):
+        _fail("layer_sizes", layer_sizes, f"needs (hidden*inputs, hidden) = ({k * p}, {k})")
+    if L is not None:
+        _fail("L", L, f"must be None: {family} constants are estimated, not certified")
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    W1s = ts * rng.standard_normal((k, p)) / math.sqrt(p)
+    w2s = ts * rng.standard_normal(k) / math.sqrt(k)
+    Xj = jnp.asarray(X)
+    y = _ts_predict(Xj, {"layer_0": jnp.asarray(W1s), "layer_1": jnp.asarray(w2s)})
+    info = {**opts, "seed": seed, "teacher_W1": W1s.tolist(), "teacher_w2": w2s.tolist()}
+    info["estimation"] = {
+        "scales": list(TS_SCALES), "points_per_scale": TS_POINTS_PER_SCALE,
+        "segment_points": TS_SEGMENT_POINTS, "lanczos_steps": TS_LANCZOS_STEPS,
+    }  # fmt: skip
+    obj = _objective(
+        family, (k * p, k), (1.0, 1.0), None,
+        functools.partial(_ts_value, Xj, y), functools.partial(_ts_grad, Xj, y), info,
+        certified=False, names=("layer_0", "layer_1"), shapes=((k, p), (k,)), _x_star=(W1s, w2s),
+    )  # fmt: skip
+    est = _ts_estimate(Xj, y, *_ts_points(obj))
+    return dataclasses.replace(obj, L=tuple(float(v) for v in jnp.max(est, axis=0)))
+
+
+def _ts_predict(X: jax.Array, x: Params) -> jax.Array:
+    return jnp.tanh(X @ x["layer_0"].T) @ x["layer_1"]
+
+
+def _ts_value(X: jax.Array, y: jax.Array, x: Params) -> jax.Array:
+    return 0.5 * jnp.mean((_ts_predict(X, x) - y) ** 2)
+
+
+def _ts_grad(X: jax.Array, y: jax.Array, x: Params) -> Params:
+    A = jnp.tanh(X @ x["layer_0"].T)
+    r = A @ x["layer_1"] - y
+    G1 = ((r[:, None] * x["layer_1"][None, :]) * (1 - A**2)).T @ X / X.shape[0]
+    return {"layer_0": G1, "layer_1": A.T @ r / X.shape[0]}
+
+
+@jax.jit
+def _ts_estimate(X: jax.Array, y: jax.Array, pts: Params, starts: Params) -> jax.Array:
+    """Lanczos estimates of ‖∇²_ii f‖₂, shape (points, 2); module-level to reuse the JIT cache."""
+    value = functools.partial(_ts_value, X, y)
+
+    def norms(x, v0):
+        return jnp.stack(
+            [block_hessian_norm_lanczos(value, x, nm, v0[nm], TS_LANCZOS_STEPS) for nm in x]
+        )
+
+    return jax.vmap(norms)(pts, starts)
+
+
+def _ts_points(obj: Objective) -> tuple[Params, Params]:
+    """Estimation points (batched, leading axis) and Lanczos start vectors."""
+    rng = np.random.default_rng([obj.info["seed"], 1])
+    d, star = obj.d, np.concatenate([v.ravel() for v in obj.to_numpy(obj.minimizer())])
+    pts = [s * rng.standard_normal((TS_POINTS_PER_SCALE, d)) for s in TS_SCALES]
+    t = np.linspace(0.0, 1.0, TS_SEGMENT_POINTS)[:, None]
+    pts.append(star + t * (rng.standard_normal(d) - star))
+    flat = jnp.asarray(np.concatenate(pts))
+    starts = jnp.asarray(rng.standard_normal(flat.shape))
+    return jax.vmap(obj.unflatten)(flat), jax.vmap(obj.unflatten)(starts)
+
+
+def teacher_student_estimation_points(objective: Objective) -> Params:
+    """The points (batched along a leading axis) at which the teacher-student L was estimated."""
+    if objective.family != "teacher_student_tanh":
+        _fail("objective", objective.family, "needs a 'teacher_student_tanh' objective")
+    return _ts_points(objective)[0]
+
+
+# ----------------------------------------------------------------------------- registry
+FAMILIES: dict[str, Callable[..., Objective]] = {
+    "separable_cosine": separable_cosine,
+    "separable_geman_mcclure": separable_geman_mcclure,
+    "chain_cosine": chain_cosine,
+    "coupled_cosine": coupled_cosine,
+    "noisy_quadratic": noisy_quadratic,
+    "teacher_student_tanh": teacher_student_tanh,
+}
+
+
+def make_objective(
+    family: str,
+    layer_sizes: Sequence[int],
+    L: Sequence[float] | None,
+    *,
+    seed: int = 0,
+    **options: Any,
+) -> Objective:
+    """Build the objective ``family`` (a key of :data:`FAMILIES`) for the given layer sizes and L.
+
+    Raises:
+        ValueError: unknown family, bad layer sizes / L / seed, unknown or out-of-range options.
+    """
+    if family not in FAMILIES:
+        _fail("family", family, f"expected one of {sorted(FAMILIES)}")
+    return FAMILIES[family](layer_sizes, L, seed=seed, **options)

@@ -1,0 +1,141 @@
+"""The optimizers a validation run uses, as data: the analysed algorithm of each theorem and the
+baselines, with the settings record the assumption checker reads.
+
+The theorems analyse (PAPER.md §3): SGD with λ = 0 (Theorem 1); LARS with β1 = λ = 0
+(Theorem 2, Algorithm 1); LAMB with β1 = λ = ε = 0 and β2 = 0 or 0 < β2 < 1 (Theorem 3,
+Algorithm 2). Each is built from :mod:`lamb_ref` (never re-implemented here), with the learning
+rate left as an argument so runs can be vmapped over η.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+
+import lamb_ref
+from lamb_ref import _layers
+
+OPTIMIZERS = ("sgd", "lars", "lamb", "momentum", "adam")
+# Defaults of the baselines (the usual ones; equal tuning budgets are over η only).
+BASELINE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "sgd": {},
+    "momentum": {"momentum": 0.9},
+    "adam": {"b1": 0.9, "b2": 0.999, "eps": 1e-8},
+}
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """An optimizer with every hyperparameter fixed except η.
+
+    Attributes:
+        name: one of ``OPTIMIZERS``.
+        hyper: sorted (name, value) pairs: ``b1, b2, eps, momentum, phi, weight_decay`` as
+            applicable (φ as (α_l, α_u)).
+    """
+
+    name: str
+    hyper: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.name not in OPTIMIZERS:
+            raise ValueError(f"optimizer={self.name!r} is invalid: expected one of {OPTIMIZERS}")
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.hyper)
+
+    @property
+    def label(self) -> str:
+        """A table label, e.g. ``lamb(b2=0)``."""
+        p = self.params
+        if self.name == "lamb":
+            return f"lamb(b2={p['b2']:g})"
+        return self.name
+
+    def factory(self) -> Callable[[Any], optax.GradientTransformation]:
+        """η ↦ the ``lamb_ref`` transformation (η may be a traced scalar under vmap)."""
+        p = self.params
+        if self.name == "sgd":
+            return lambda eta: lamb_ref.sgd(eta)
+        if self.name == "momentum":
+            return lambda eta: lamb_ref.momentum(eta, momentum=p["momentum"])
+        if self.name == "adam":
+            return lambda eta: lamb_ref.adam(eta, p["b1"], p["b2"], p["eps"])
+        if self.name == "lars":
+            return lambda eta: lamb_ref.lars(eta, momentum=p["b1"], phi=p["phi"])
+        return lambda eta: lamb_ref.lamb(eta, p["b1"], p["b2"], p["eps"], 0.0, phi=p["phi"])
+
+    def settings(self, eta: float, batch_size: int, layer_sizes) -> dict[str, Any]:
+        """The run's settings as ``theory`` assumptions read them (``Assumption.check``)."""
+        p = self.params
+        return {
+            "optimizer": self.name,
+            "beta1": p.get("b1", p.get("momentum", 0.0)),
+            "beta2": p.get("b2", 0.0),
+            "eps": p.get("eps", 0.0),
+            "weight_decay": p.get("weight_decay", 0.0),
+            "eta": float(eta),
+            "batch_size": int(batch_size),
+            "layer_sizes": list(layer_sizes),
+            "phi": p.get("phi"),
+        }
+
+    def trust_ratios(self, state: Any, params: Mapping[str, jax.Array]) -> jax.Array:
+        """Per-layer trust ratio φ(‖x^(i)‖)/‖r^(i)‖ the last update used (NaN if none).
+
+        Recomputed from the state after the update with :func:`lamb_ref._layers.trust_ratio`,
+        the function the optimizers call: LARS's r is the momentum buffer; LAMB's (λ = 0) is
+        m̂/(√v̂ + ε) with the bias correction of Algorithm 2.
+        """
+        xs = [params[k] for k in sorted(params)]
+        if self.name not in ("lars", "lamb"):
+            return jnp.full((len(xs),), jnp.nan)
+        p = self.params
+        phi = _layers.phi_function(p["phi"])
+        if self.name == "lars":
+            rs = [state.momentum[k] for k in sorted(params)]
+        else:
+            t = state.count.astype(jnp.float64)
+            b1, b2 = p["b1"], p["b2"]
+            rs = []
+            for k in sorted(params):
+                m_hat = state.mu[k] / (1 - b1**t)
+                v_hat = state.nu[k] / (1 - b2**t)
+                rs.append(m_hat / (jnp.sqrt(v_hat) + p["eps"]))
+        return jnp.stack(
+            [_layers.trust_ratio(x, r, phi, "l2") for x, r in zip(xs, rs, strict=True)]
+        )
+
+
+def for_theorem(theorem: str, phi: tuple[float, float] | None, beta2: float) -> OptimizerSpec:
+    """The algorithm a theorem analyses, with the theorem's settings (β1 = λ = ε = 0)."""
+    if theorem == "sgd":
+        return OptimizerSpec("sgd")
+    if phi is None:
+        raise ValueError(
+            f"phi=None is invalid for theorem {theorem!r}: LARS/LAMB need bounded "
+            "phi = [alpha_l, alpha_u] in the instance"
+        )
+    phi = (float(phi[0]), float(phi[1]))
+    if theorem == "lars":
+        return OptimizerSpec("lars", (("b1", 0.0), ("phi", phi)))
+    if theorem in ("lamb_beta2_zero", "lamb_beta2_pos"):
+        b2 = 0.0 if theorem == "lamb_beta2_zero" else float(beta2)
+        return OptimizerSpec("lamb", (("b1", 0.0), ("b2", b2), ("eps", 0.0), ("phi", phi)))
+    raise ValueError(
+        f"theorem={theorem!r} is invalid: expected one of "
+        "['sgd', 'lars', 'lamb_beta2_zero', 'lamb_beta2_pos']"
+    )
+
+
+def baseline(name: str) -> OptimizerSpec:
+    """A baseline (``sgd``, ``momentum``, ``adam``) with its default hyperparameters."""
+    if name not in BASELINE_DEFAULTS:
+        raise ValueError(f"baseline={name!r} is invalid: expected one of {list(BASELINE_DEFAULTS)}")
+    return OptimizerSpec(name, tuple(sorted(BASELINE_DEFAULTS[name].items())))

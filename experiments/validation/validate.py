@@ -1,0 +1,242 @@
+"""Theorem validation: measured criterion vs explicit bound, one row per (instance, theorem,
+optimizer, T), in the columns of DESIGN.md's ``theorem_validation.csv``.
+
+For each T the run uses the theorem's prescribed batch b = T and step size η (unless told
+otherwise, which puts the row outside the hypotheses), ``n_seeds`` noise realisations, and the
+exact average over t = 1..T for the uniformly chosen output x_a. ``holds`` is measure ≤ bound at
+the point estimate; ``violation_significant`` is the stricter "even the interval's low end is
+above the bound". Only ``in_hypothesis`` rows speak for or against a theorem.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import numpy as np
+import pandas as pd
+
+import theory
+from experiments.cache import Cache
+from experiments.precision import with_x64
+from experiments.validation import hypotheses, stats
+from experiments.validation.optimizers import OptimizerSpec, for_theorem
+from experiments.validation.runner import RunResult, simulate_many
+from experiments.validation.spec import Built
+from theory import symbols
+
+LHS_KEY = {
+    "grad_sq_norm": "grad_sq",
+    "layer_sum_norm": "layer_sum_norm",
+    "l1_over_sqrt_d": "l1_over_sqrt_d",
+}
+
+# Rounding slack for ``holds``: the measure and the bound are each float64 results of O(d·T)
+# operations; at equality cases (T = 1 on a quadratic with σ = 0, where Theorem 1 is attained)
+# they agree to a few ulps and could otherwise flip on the last bit. Not a statistical slack.
+ROUNDING_REL = 1e-12
+# Cost model for grouping T's into compiled calls (measured on a 2-core CPU, jax 0.10): one
+# compilation ~2.5 s; a step ~4 ns per (run × coordinate) with Gaussian noise, ~6× that with
+# Rademacher (exact binomial draws). Only the ratio matters for the grouping, not the scale.
+COMPILE_SECONDS = 2.5
+STEP_SECONDS = {"gaussian": 4e-9, "rademacher": 2.6e-8}
+
+COLUMNS = (
+    "theorem",
+    "optimizer",
+    "instance",
+    "in_hypothesis",
+    "T",
+    "batch_size",
+    "eta",
+    "n_seeds",
+    "measure",
+    "measure_ci_low",
+    "measure_ci_high",
+    "bound",
+    "ratio",
+    "holds",
+)
+
+
+# the criterion columns every row carries, by theorem
+CRITERION_COLUMN = {
+    "sgd": "crit_grad_sq",
+    "lars": "crit_layer_sum_sq",
+    "lamb_beta2_zero": "crit_l1_sq",
+    "lamb_beta2_pos": "crit_grad_sq",
+}
+
+
+def lhs_key(theorem: str) -> str:
+    return LHS_KEY[theory.THEOREMS[theorem].lhs.__name__]
+
+
+def bound_value(theorem: str, consts: dict[str, Any]) -> float:
+    """The theorem's bound on the instance, NaN when a constant it needs is not certified (G)."""
+    thm = theory.THEOREMS[theorem]
+    try:
+        return thm.evaluate(**consts)
+    except ValueError:
+        if theorem == "lamb_beta2_pos" and "G" not in consts:
+            return float("nan")
+        raise
+
+
+def prescribed_eta(theorem: str, built: Built, T: int) -> float:
+    return theory.THEOREMS[theorem].step_size(**hypotheses.constants(built, T))
+
+
+def _aggregates(consts: dict[str, Any]) -> dict[str, float]:
+    agg = symbols.aggregates(**consts)
+    return {str(sym): float(v) for sym, v in agg.items()}
+
+
+def summarise(
+    built: Built,
+    theorem: str,
+    opt: OptimizerSpec,
+    res: RunResult,
+    seed: int,
+    *,
+    experiment: str = "validate",
+) -> dict[str, Any]:
+    """One row from one run (a single η): the criterion, its interval, the bound, the verdict."""
+    thm = theory.THEOREMS[theorem]
+    T, batch_size, eta = res.T, res.batch_size, float(res.etas[0])
+    consts = hypotheses.constants(built, T)
+    per_seed = res.mean[lhs_key(theorem)][0]
+    squared = thm.lhs_squared_after_expectation
+    measure = stats.criterion(per_seed, squared)
+    lo, hi = stats.bootstrap_ci(per_seed, squared, seed)
+    bound = bound_value(theorem, consts)
+    ok, failed = hypotheses.check(theorem, built, opt, eta, batch_size, T)
+    finite = math.isfinite(bound)
+    agg = _aggregates(consts)
+    return {
+        "experiment": experiment,
+        "theorem": theorem,
+        "optimizer": opt.label,
+        "instance": built.spec.label,
+        "family": built.spec.family,
+        "noise": built.spec.noise,
+        "in_hypothesis": bool(ok),
+        "failed_assumptions": "; ".join(failed),
+        "T": int(T),
+        "batch_size": int(batch_size),
+        "eta": eta,
+        "n_seeds": int(res.n_seeds),
+        "measure": measure,
+        "measure_ci_low": lo,
+        "measure_ci_high": hi,
+        "bound": bound,
+        "ratio": measure / bound if finite else float("nan"),
+        "holds": bool(measure <= bound * (1 + ROUNDING_REL)) if finite else None,
+        "violation_significant": bool(lo > bound) if finite and math.isfinite(lo) else None,
+        "lhs": thm.lhs_name,
+        "per_seed": json.dumps([float(v) for v in per_seed]),
+        # every run's value of each theorem's criterion, to compare optimizers on one criterion
+        "crit_grad_sq": float(np.mean(res.mean["grad_sq"][0])),
+        "crit_layer_sum_sq": float(np.mean(res.mean["layer_sum_norm"][0])) ** 2,
+        "crit_l1_sq": float(np.mean(res.mean["l1_over_sqrt_d"][0])) ** 2,
+        "mean_f": float(np.mean(res.mean["f"][0])),
+        "final_f": float(np.mean(res.final_f[0])),
+        "trust_ratio_mean": json.dumps([float(v) for v in res.mean["trust_ratio"][0].mean(0)]),
+        "f_gap": consts["f_gap"],
+        "L_avg": agg["L_1"] / agg["h"],
+        "L_inf": agg["L_infty"],
+        "sigma_1": agg["sigma_1"],
+        "sigma_sq": agg["sigma_sq"],
+        "tilde_sigma_1": agg["tilde_sigma_1"],
+        "G": consts.get("G", float("nan")),
+        "d": built.objective.d,
+        "h": built.objective.h,
+        "bound_expr": str(thm.bound),
+        "spec_hash": built.spec.spec_hash,
+        "smoothness_certified": bool(built.objective.L_certified),
+    }
+
+
+def _groups(Ts: list[int], runs_x_coords: int, noise: str) -> list[list[int]]:
+    """Partition sorted T's into consecutive groups, one compiled call each, minimising the
+    modelled time Σ_groups [compile + |group|·max(group)·runs·d·step] (a short DP): a group
+    runs every member for max(group) steps, so grouping trades wasted steps for compilations."""
+    Ts = sorted(Ts)
+    step = STEP_SECONDS.get(noise, STEP_SECONDS["gaussian"]) * runs_x_coords
+    best = [0.0] + [float("inf")] * len(Ts)
+    cut = [0] * (len(Ts) + 1)
+    for j in range(1, len(Ts) + 1):
+        for i in range(j):
+            cost = best[i] + COMPILE_SECONDS + (j - i) * Ts[j - 1] * step
+            if cost < best[j]:
+                best[j], cut[j] = cost, i
+    groups, j = [], len(Ts)
+    while j > 0:
+        groups.append(Ts[cut[j] : j])
+        j = cut[j]
+    return groups[::-1]
+
+
+@with_x64
+def validate(
+    built: Built,
+    theorem: str,
+    Ts: Sequence[int],
+    n_seeds: int,
+    *,
+    cache: Cache | None = None,
+    experiment: str = "validate",
+    opt: OptimizerSpec | None = None,
+    eta: float | None = None,
+    batch_size: int | None = None,
+    progress=None,
+    mesh=None,
+) -> pd.DataFrame:
+    """Rows for ``theorem`` on ``built`` at each T (prescribed b = T and η unless overridden).
+
+    Args:
+        opt: the optimizer (default: the algorithm the theorem analyses, with its settings).
+        eta, batch_size: override the prescription (the rows then fail ``prescribed eta`` /
+            ``b = T`` and are not in hypothesis).
+        progress: optional callable(str), called once per T.
+        mesh: devices to split the seeds over (see ``experiments.validation.runner.simulate_many``).
+    """
+    if theorem not in theory.THEOREMS:
+        raise ValueError(f"theorem={theorem!r} is invalid: expected one of {list(theory.THEOREMS)}")
+    bad = [t for t in Ts if isinstance(t, bool) or not isinstance(t, int | np.integer) or t < 1]
+    if not len(Ts) or bad:
+        raise ValueError(f"T={list(Ts)!r} is invalid: expected integers >= 1")
+    if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or n_seeds < 1:
+        raise ValueError(f"seeds={n_seeds!r} is invalid: expected an integer >= 1")
+    opt = opt or for_theorem(theorem, built.spec.phi, built.spec.beta2)
+    cache = cache or Cache(None)
+    plan = {}
+    for T in sorted({int(t) for t in Ts}):
+        b = T if batch_size is None else int(batch_size)
+        step = prescribed_eta(theorem, built, T) if eta is None else float(eta)
+        key = ["validate", experiment, built.spec.to_dict(), theorem, opt.name, list(opt.hyper)]
+        ident = (built.spec.spec_hash, theorem, opt, T, b, repr(step), n_seeds)
+        plan[T] = (b, step, [*key, T, b, repr(step), n_seeds], stats.seed_from(*ident))
+    rows = {T: cache.lookup(p[2]) for T, p in plan.items()}
+    missing = [T for T, row in rows.items() if row is None]
+    for group in _groups(missing, n_seeds * built.objective.d, built.spec.noise):
+        results = simulate_many(
+            built,
+            opt,
+            group,
+            [plan[T][0] for T in group],
+            [[plan[T][1]] for T in group],
+            n_seeds,
+            [jax.random.key(plan[T][3]) for T in group],
+            mesh=mesh,
+        )
+        for T, res in zip(group, results, strict=True):
+            rows[T] = summarise(built, theorem, opt, res, plan[T][3], experiment=experiment)
+            cache.store(plan[T][2], rows[T])
+    for T in plan:
+        if progress is not None:
+            progress(f"{theorem} {opt.label} T={T} on {built.spec.label}")
+    return pd.DataFrame([rows[int(t)] for t in Ts])
