@@ -1,10 +1,14 @@
-"""Claims: what the toolkit checks, each with a verdict derived from result tables only.
+"""Claims: what the toolkit checks, declared before any run, judged from result tables only.
 
-A claim is one row of ``claims.csv`` (DESIGN.md columns ``claim_id, source, statement, verdict,
-evidence, figure``). Experiments declare a ``claims(tables) -> list[Claim]`` function that reads
-the tables they wrote (``{table_name: DataFrame}``), so a verdict can always be re-derived from
-the numbers in its table. A claim is never ``reproduced`` from rows outside the theorem's
-hypotheses: :func:`in_hypothesis_rows` is the only way validation rows enter a verdict.
+A claim is declared as data (:class:`ClaimSpec`) when its experiment module is imported, before
+anything runs: its id, the paper location it tests, the statement, the metric and the table it is
+read from, the rule with its threshold and the reason for that threshold, and a negative control
+(a variant of the check that must fail) or the reason none applies. After a run, the
+experiment's ``claims(tables)`` function reads the tables it wrote (``{table_name: DataFrame}``,
+as read back from CSV) and turns each declaration into one :class:`Claim` row of ``claims.csv``
+(:meth:`ClaimSpec.judge`), with the verdict, the evidence and the control's outcome. A claim is
+never ``reproduced`` from rows outside the theorem's hypotheses: :func:`in_hypothesis_rows` is
+the only way validation rows enter a verdict.
 """
 
 from __future__ import annotations
@@ -16,7 +20,19 @@ from dataclasses import asdict, dataclass, fields
 import pandas as pd
 
 VERDICTS = ("reproduced", "partially", "not_reproduced", "not_applicable")
-COLUMNS = ("claim_id", "source", "statement", "verdict", "evidence", "figure")
+COLUMNS = (
+    "claim_id",
+    "source",
+    "statement",
+    "verdict",
+    "evidence",
+    "figure",
+    "rule",
+    "control",
+)
+# A control outcome starts with one of these words, so a reader (and a test) can tell at a glance
+# whether the check was shown able to fail.
+CONTROL_OUTCOMES = ("failed", "held", "none")
 
 
 @dataclass(frozen=True)
@@ -30,6 +46,10 @@ class Claim:
         verdict: one of :data:`VERDICTS`.
         evidence: the numbers behind the verdict (with CIs / seeds / error bars) and the table.
         figure: the figure's file stem under ``figures/`` ('' if none).
+        rule: the pre-registered rule in words, with its threshold and the threshold's reason.
+        control: the negative control's outcome (``failed: ...`` as required, ``held: ...``
+            when the control did not fail, i.e. the check could not tell the difference), or
+            ``none: <why no control applies>``.
     """
 
     claim_id: str
@@ -38,6 +58,8 @@ class Claim:
     verdict: str
     evidence: str
     figure: str = ""
+    rule: str = ""
+    control: str = ""
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -45,9 +67,108 @@ class Claim:
                 f"verdict={self.verdict!r} for claim {self.claim_id!r} is invalid: "
                 f"expected one of {VERDICTS}"
             )
-        for f in ("claim_id", "source", "statement", "evidence"):
+        for f in ("claim_id", "source", "statement", "evidence", "rule", "control"):
             if not str(getattr(self, f)).strip():
                 raise ValueError(f"claim {self.claim_id!r}: {f} must be a non-empty string")
+        if not self.control.startswith(tuple(f"{w}:" for w in CONTROL_OUTCOMES)):
+            raise ValueError(
+                f"claim {self.claim_id!r}: control={self.control[:40]!r} must start with one of "
+                f"{[w + ':' for w in CONTROL_OUTCOMES]}"
+            )
+
+
+@dataclass(frozen=True)
+class ClaimSpec:
+    """A claim as declared before any run.
+
+    Attributes:
+        claim_id: stable identifier, unique across the registry.
+        source: the paper's own location (``Theorem 2``, ``Table 3``, ``Appendix E``,
+            ``Section 4.2``), or ``toolkit`` for a check of the toolkit's own construction.
+        statement: the claim in one sentence.
+        table: the table (file stem) the metric is read from.
+        metric: the number(s) read, in words (column and aggregate).
+        rule: the comparison with its threshold, in words (``measured ≤ bound on every
+            in-hypothesis row``); the claim function must apply exactly this.
+        threshold_reason: why that threshold (written before seeing any data).
+        control: the negative control in words (a variant of the check that must fail: the
+            bound halved, layers shuffled, uniform curvature ...), or ``none: <why>``.
+        figure: the figure's file stem ('' if none).
+    """
+
+    claim_id: str
+    source: str
+    statement: str
+    table: str
+    metric: str
+    rule: str
+    threshold_reason: str
+    control: str
+    figure: str = ""
+
+    def __post_init__(self) -> None:
+        for f in ("claim_id", "source", "statement", "table", "metric", "rule"):
+            if not str(getattr(self, f)).strip():
+                raise ValueError(f"claim spec {self.claim_id!r}: {f} must be a non-empty string")
+        if not self.threshold_reason.strip():
+            raise ValueError(f"claim spec {self.claim_id!r}: threshold_reason must say why")
+        if not self.control.strip():
+            raise ValueError(
+                f"claim spec {self.claim_id!r}: control must describe the negative control "
+                "or start with 'none:' and say why none applies"
+            )
+
+    @property
+    def has_control(self) -> bool:
+        return not self.control.startswith("none:")
+
+    def rule_text(self) -> str:
+        """The ``rule`` column: the rule, the metric and table it reads, and the reason."""
+        return (
+            f"{self.rule} (metric: {self.metric}; table {self.table}; "
+            f"threshold: {self.threshold_reason})"
+        )
+
+    def judge(
+        self,
+        verdict: str,
+        evidence: str,
+        control_outcome: str | None = None,
+        *,
+        claim_id: str | None = None,
+    ) -> Claim:
+        """The ``claims.csv`` row for this declaration.
+
+        ``control_outcome`` is required when the spec declares a control and must start with
+        ``failed:`` (the control failed, as it must) or ``held:`` (it did not: the check could
+        not distinguish the variant). Without a declared control the row's control column is the
+        declared ``none: <why>``. ``claim_id`` overrides the id for specs that stand for a family
+        of rows (e.g. one per lemma); it must start with the declared id.
+        """
+        cid = claim_id or self.claim_id
+        if not cid.startswith(self.claim_id):
+            raise ValueError(f"claim_id={cid!r} must start with the declared {self.claim_id!r}")
+        if self.has_control:
+            if control_outcome is None or not control_outcome.startswith(("failed:", "held:")):
+                raise ValueError(
+                    f"claim {cid!r} declares a control: control_outcome must start with "
+                    f"'failed:' or 'held:', got {control_outcome!r}"
+                )
+            control = control_outcome
+        else:
+            if control_outcome is not None:
+                raise ValueError(f"claim {cid!r} declares no control but got an outcome")
+            control = self.control
+        return Claim(
+            cid, self.source, self.statement, verdict, evidence, self.figure,
+            self.rule_text(), control,
+        )  # fmt: skip
+
+
+def control_outcome(failed: bool, what: str) -> str:
+    """A control's outcome: ``failed: what`` when the variant was rejected (as it must be),
+    ``held: what`` when the variant passed too (the check could not tell the difference)."""
+    return f"{'failed' if failed else 'held'}: {what}"
 
 
 def as_bool(values: pd.Series) -> pd.Series:

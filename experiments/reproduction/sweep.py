@@ -49,11 +49,11 @@ MANIFEST = "manifest.json"
 FINGERPRINT_PACKAGES = ("lamb_ref", "theory", "experiments")
 # Modules that only format or judge finished tables (claims are re-derived on every run).
 FINGERPRINT_EXCLUDE = (
-    "experiments/report.py",
-    "experiments/claims.py",
-    "experiments/sweep.py",
+    "experiments/reproduction/report.py",
+    "experiments/reproduction/claims.py",
+    "experiments/reproduction/sweep.py",
     "experiments/__main__.py",
-    "experiments/suites/_verdicts.py",
+    "experiments/reproduction/suites/_verdicts.py",
 )
 
 
@@ -185,6 +185,8 @@ def collect_claims(out: str | Path, by_experiment: dict | None = None) -> pd.Dat
         tables = read_tables(out, name)
         if tables is not None and exp.claims is not None:
             mine = exp.claims(tables)
+            if exp.claim_specs:
+                exp.check_claims(mine)
             claims.extend(mine)
             if by_experiment is not None:
                 by_experiment[name] = [c.claim_id for c in mine]

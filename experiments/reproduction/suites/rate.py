@@ -98,4 +98,7 @@ EXPERIMENT = Experiment(
     run,
     units,
     _verdicts.rate_claims,
+    claim_specs=(*_verdicts.bound_specs("rate", "rate"), *_verdicts.RATE_SPECS),
+    tables=("theorem_validation", "rate_slopes"),
+    figure="rate",
 )
