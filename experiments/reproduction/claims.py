@@ -41,7 +41,7 @@ class Claim:
 
     Attributes:
         claim_id: stable identifier, e.g. ``thm2_lars_bound_holds``.
-        source: where the claim comes from (``Theorem 2``, ``PAPER.md §6 item 7``, ``Table 2``).
+        source: where the claim comes from (``Theorem 2``, ``Table 2``, ``Appendix E``).
         statement: the claim in one sentence, as the paper or the toolkit states it.
         verdict: one of :data:`VERDICTS`.
         evidence: the numbers behind the verdict (with CIs / seeds / error bars) and the table.

@@ -43,7 +43,7 @@ _ORDER = [
     lemmas.EXPERIMENT,
     baselines.EXPERIMENT,
     trust_ratios.EXPERIMENT,
-    # large-batch training at laptop scale (issue 6); lb_adamw_tuning reuses
+    # large-batch training at laptop scale; lb_adamw_tuning reuses
     # lb_batch_scaling's cached LAMB runs, so it comes after it
     lb_batch_scaling.EXPERIMENT,
     lb_adamw_tuning.EXPERIMENT,

@@ -80,7 +80,7 @@ def read_manifest(out: str | Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def _table_file(experiment: str, table: str) -> str:
+def table_file(experiment: str, table: str) -> str:
     return (
         f"theorem_validation_{experiment}.csv" if table == "theorem_validation" else f"{table}.csv"
     )
@@ -138,7 +138,7 @@ def run(
         bar.close()
         written = []
         for table, df in tables.items():
-            fname = _table_file(name, table)
+            fname = table_file(name, table)
             write_csv(df, out / "tables" / fname)
             written.append(fname)
         entry = {
@@ -176,7 +176,7 @@ def read_tables(out: str | Path, name: str) -> dict[str, pd.DataFrame] | None:
 def collect_claims(out: str | Path, by_experiment: dict | None = None) -> pd.DataFrame:
     """Every finished experiment's claims, derived from its tables on disk -> ``claims.csv``.
 
-    The ``profile`` an experiment ran under is not part of DESIGN's columns; it is in
+    The ``profile`` an experiment ran under is not a column of claims.csv; it is in
     ``manifest.json`` and in the report. ``by_experiment``, if given, is filled with
     ``{experiment: [claim_id, ...]}``.
     """
