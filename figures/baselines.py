@@ -1,8 +1,8 @@
 """Baselines: the common criterion E‖∇f(x_a)‖² against the step size η for every optimizer
 tuned over the same grid (equal budgets), with the tuned and the theorem-prescribed points marked.
 
-The synthetic-problem counterpart of the paper's fair-comparison protocol (PAPER.md §4.1 and §4.8:
-every optimizer tuned over a learning-rate grid); one panel per instance.
+The synthetic-problem counterpart of the paper's fair-comparison protocol (Section 4 and Appendix
+G: every optimizer tuned over a learning-rate grid); one panel per instance.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Appendix E: the learning-rate factor that Adam's bias correction puts on LAMB's step,
 c(t) = √(1 − β2^t)/(1 − β1^t), beside a linear warmup min(1, t/W) of equal total damping.
 
-The toolkit's version of the paper's Appendix E figure, "adam-correction vs warmup" (PAPER.md
-§4.6, §4.9 and §6 item 5). Left: every (β1, β2) in the table over t on a log axis. Right: the
+The toolkit's version of the paper's Appendix E figure, "adam-correction vs warmup"
+(docs/paper.md). Left: every (β1, β2) in the table over t on a log axis. Right: the
 paper's (0.9, 0.999) on a linear axis, where a linear warmup is a straight ramp, with the dip and
 the steps where c(t) reaches 0.9 and 0.99 marked.
 """

@@ -1,7 +1,8 @@
 """Heterogeneity crossover: at fixed L_avg, how LARS and LAMB (β2 = 0) compare with SGD as the
 curvature spread r_L = L_∞/L_avg grows, in the measured criterion and in the bounds.
 
-The toolkit's picture of the paper's main theoretical argument (PAPER.md §3.4-3.5 and §6 item 6):
+The toolkit's picture of the paper's main theoretical argument (the discussion after
+Theorems 2-3, and Appendix C):
 the layer-wise bounds depend on L_avg where SGD's depends on L_∞, so the layer-wise bound wins
 once r_L is large enough. Each panel compares one layer-wise method with SGD on that method's
 own criterion (SGD's certificate converts to it, see

@@ -1,4 +1,4 @@
-"""The AdamW tuning table at the largest batch (PAPER.md §4.2, appendix Table 8) in miniature:
+"""The AdamW tuning table at the largest batch (appendix Table 8) in miniature:
 AdamW's final accuracy over warmup × learning rate, beside LAMB's untuned point.
 
 Left: accuracy against peak η, one line per warmup fraction (mean ± std over seeds), LAMB's

@@ -1,8 +1,8 @@
 """Appendices D, E and F on real training: final accuracy against the peak learning rate for each
 LAMB variant (mean over seeds with a ±1 std band), one panel per appendix (and network).
 
-D: LAMB vs N-LAMB / NN-LAMB (PAPER.md §4.5); E: LAMB with/without bias correction, with/without
-warmup (§4.6); F: the trust ratio's norm L2 / L1 / L∞ (§4.7).
+D: LAMB vs N-LAMB / NN-LAMB (Appendix D); E: LAMB with/without bias correction, with/without
+warmup (Appendix E); F: the trust ratio's norm L2 / L1 / L∞ (Appendix F).
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ rule (η ∝ √B, linear-epoch warmup, fixed epochs), LAMB beside AdamW and Ada
 One panel per anchor (the batch size where η_ref was picked: the smallest, i.e. tune small and
 scale up, and the largest, where the paper's Table 4/5 values are round), each optimizer's rule
 curve as mean ± std over seeds, the per-batch re-tuned best of the grid dotted, LAMB's "roughly
-flat" band shaded; a last panel shows the steps halving as the batch doubles (PAPER.md §4.2,
-§4.4, §6 item 7).
+flat" band shaded; a last panel shows the steps halving as the batch doubles (Tables 1
+and 4, Section 4.3).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Table 2 in miniature: LARS vs LAMB on a tiny BERT (masked LM) across batch sizes, each tuned
-over the same √-scaled learning-rate grid (PAPER.md §4.2 Table 2, §6 item 8).
+over the same √-scaled learning-rate grid (Table 2).
 
 Left: the best grid point's final evaluation loss against batch size (mean ± std over seeds).
 Right: the whole grid, final evaluation loss against the learning-rate multiplier, one line per

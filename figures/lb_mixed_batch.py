@@ -1,4 +1,4 @@
-"""Mixed-batch training (PAPER.md §4.2, §6 item 12): the evaluation loss around the switch from
+"""Mixed-batch training (Section 4.1, BERT with 64K/32K): the evaluation loss around the switch from
 the large to the smaller batch, with and without re-warm-up of the learning rate.
 
 One panel per stage-1 peak η: the evaluation loss against the step (mean over seeds, band

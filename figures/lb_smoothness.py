@@ -1,5 +1,5 @@
 """Measured per-layer smoothness L_i and noise σ_i of real networks along LAMB training, and the
-layer-wise bounds relative to SGD's (PAPER.md §3.4-3.5).
+layer-wise bounds relative to SGD's (Theorems 1-3, Appendix C).
 
 Left: L_i per layer (max over checkpoints, mean over seeds, band min-max over seeds), layers
 sorted from the stiffest; the legend gives r_L = L_∞/L_avg. Middle: σ_i likewise. Right: the

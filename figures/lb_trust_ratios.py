@@ -1,7 +1,7 @@
 """Per-layer trust ratios over training on real networks: one panel per (network, optimizer),
 one line per adapted layer (mean over seeds, band = min-max over seeds), log scale.
 
-The real-network counterpart of the paper's appendix trust-ratio figures (PAPER.md §6 item 9):
+The real-network counterpart of the paper's appendix trust-ratio figures (Appendix H):
 trust_i = ‖x_i‖/‖u_i‖ with u = r + λx (LAMB) or m (LARS), φ = identity. Layers excluded from the
 trust ratio (biases, LayerNorm) are not drawn.
 """

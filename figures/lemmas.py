@@ -3,7 +3,7 @@ bounds, over the batch size b.
 
 Not a figure of the paper: it checks the proof steps of Theorem 2 (normalisation bias,
 E‖∇ᵢf‖·‖gᵢ/‖gᵢ‖ − ∇ᵢf/‖∇ᵢf‖‖ ≤ 2σᵢ/√b) and Theorem 3 with β2 = 0 (sign disagreement,
-P(sign ḡⱼ ≠ sign ∇ⱼf) ≤ σ̃ⱼ/(√b|∇ⱼf|)), PAPER.md §3.2-3.3 and §6.
+P(sign ḡⱼ ≠ sign ∇ⱼf) ≤ σ̃ⱼ/(√b|∇ⱼf|)), as derived in docs/paper.md.
 """
 
 from __future__ import annotations

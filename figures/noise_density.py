@@ -1,7 +1,7 @@
 """Noise density: the same total noise ‖σ‖² concentrated in one layer or spread over all layers,
 measured criterion and bound per theorem against the noise level.
 
-The toolkit's picture of the density comparison (PAPER.md §3.5, Appendix C): the layer-wise bounds
+The toolkit's picture of the density comparison (Appendix C): the layer-wise bounds
 pay ‖σ‖₁²/h (LARS) or ‖σ̃‖₁²/d (LAMB) where SGD pays ‖σ‖², so concentrated noise lowers the
 layer-wise bounds and leaves SGD's unchanged; the measured lines show whether the runs follow.
 """

@@ -1,7 +1,7 @@
 """Rate figure: each theorem's measured criterion against its explicit bound over T (b = T, the
 prescribed η), on log-log axes, one panel per theorem and one line per instance.
 
-The toolkit's counterpart of the paper's rate statements (PAPER.md §3.1-3.4, Theorems 1-3): the
+The toolkit's counterpart of the paper's rate statements (Theorems 1-3): the
 bounds fall as 1/T (Theorems 1, 2; Theorem 3 with β2 = 0) or 1/√T (Theorem 3 with β2 > 0), and
 the legend gives each line's fitted log-log slope beside its bound's.
 """

@@ -61,11 +61,11 @@ LABELS: dict[str, str] = {
     "nnlamb": "NN-LAMB",
 }
 
-# Which theorem of the paper bounds each analysed method (PAPER.md §3).
+# Which theorem of the paper bounds each analysed method.
 THEOREM_NUMBER = {"sgd": 1, "lars": 2, "lamb_beta2_zero": 3, "lamb_beta2_pos": 3}
 THEOREM_ORDER = ("sgd", "lars", "lamb_beta2_zero", "lamb_beta2_pos")
 
-# Each theorem's left-hand side (the measured criterion), PAPER.md §6, as mathtext.
+# Each theorem's left-hand side (the measured criterion), as mathtext.
 CRITERION = {
     "sgd": r"$\mathbb{E}\|\nabla f(x_a)\|^2$",
     "lars": r"$(\mathbb{E}[h^{-1/2}\Sigma_i\|\nabla_i f(x_a)\|])^2$",

@@ -1,7 +1,7 @@
 """Tightness: the distribution of measured/bound over every instance tried (a grid and an
 adversarial search within the hypotheses), per theorem, with the tightest instance marked.
 
-Not a figure of the paper: it shows how much of each explicit constant (PAPER.md §3, derived
+Not a figure of the paper: it shows how much of each explicit constant (Theorems 1-3, derived
 [D]) is used on the synthetic families; a ratio near 1 means the constant cannot be improved on
 that family, a ratio above 1 would be a violated bound.
 """

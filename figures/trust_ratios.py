@@ -1,8 +1,8 @@
 """Per-layer trust ratios over training steps, one panel per method, one line per layer with the
 10-90 % band over seeds.
 
-The synthetic-problem counterpart of the paper's appendix trust-ratio figures (PAPER.md §4.9
-and §6 item 9): the ratios φ(‖x_t^(i)‖)/‖r_t^(i)‖ differ across layers (whose curvature L_i
+The synthetic-problem counterpart of the paper's appendix trust-ratio figures (Appendix
+H): the ratios φ(‖x_t^(i)‖)/‖r_t^(i)‖ differ across layers (whose curvature L_i
 differs) and drift during training.
 """
 

@@ -40,7 +40,7 @@ def test_schedule_is_jax_traceable_and_agrees():
 
 
 def test_square_root_rule_and_linear_epoch_warmup():
-    """Derived from the rule (PAPER.md §4.2 [D]): ×√2 LR and ×2 warmup per batch doubling;
+    """Derived from the rule (Table 4 [D]): ×√2 LR and ×2 warmup per batch doubling;
     for BERT the warmup is a constant 3125 steps at a fixed epoch budget (1M steps at 512)."""
     for b in (512, 1024, 4096, 16384):
         assert BERT_TABLE4.learning_rate(2 * b) == pytest.approx(

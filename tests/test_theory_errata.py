@@ -1,4 +1,4 @@
-"""Errata (issue 3 item 5) and bound comparisons (item 4), checked against independent algebra."""
+"""Errata and bound comparisons, checked against independent algebra."""
 
 import pytest
 import sympy as sp

@@ -1,5 +1,5 @@
 """``python -m theory [--samples N]``: each theorem with its explicit constants and every proof
-step's verification, as Markdown (the README's theory section is this output)."""
+step's verification, as Markdown (docs/theory.md is this output)."""
 
 from __future__ import annotations
 

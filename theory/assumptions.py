@@ -1,9 +1,10 @@
 """Assumption checks shared by the theorems, on a numeric instance (see ``theorem.Assumption``).
 
-An instance is a dict with DESIGN.md's constant names (``f_gap, L, sigma, sigma_coord, G, d, h,
-T, alpha_l, alpha_u, beta2``), a ``settings`` dict for the run (``beta1, weight_decay, eps,
-eta, batch_size, layer_sizes, phi``) and facts certified by the objective that produced it
-(``smoothness_certified``, ``noise_variance_certified``, ``noise_bounded``).
+An instance is a dict with the toolkit's constant names (docs/validation.md: ``f_gap, L,
+sigma, sigma_coord, G, d, h, T, alpha_l, alpha_u, beta2``), a ``settings`` dict for the run
+(``beta1, weight_decay, eps, eta, batch_size, layer_sizes, phi``) and facts certified by the
+objective that produced it (``smoothness_certified``, ``noise_variance_certified``,
+``noise_bounded``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Layer-wise bounds (LARS, LAMB) against SGD's: ratios, winning region, steps to ε (PAPER.md §3).
+"""Layer-wise bounds (LARS, LAMB) against SGD's: ratios, winning region, steps to ε (Theorems 1-3).
 
-Explicit bounds (PAPER.md §3.1-3.3, constants [D]; defined here, independent of theory.lars/lamb),
+Explicit bounds (Theorems 1-3, constants [D]; defined here, independent of theory.lars/lamb),
 with a = α_u/α_l, all with b = T and x_a uniform over the iterates:
 
 * ``sgd``:             E‖∇f‖² ≤ 2ΔL_∞/T + ‖σ‖²/T
@@ -17,7 +17,7 @@ Conventions (ours; they differ from Appendix C's normalisation, see below):
 * ψ_σ := ‖σ‖_1²/(h‖σ‖²) ∈ [1/h, 1]; ψ_σ_coord := ‖σ̃‖_1²/(d‖σ̃‖²) ∈ [1/d, 1], where ‖σ̃‖² is
   the symbol ``tilde_sigma_sq``. SGD keeps its own ‖σ‖² (Assumption 4 implies Assumption 3 with
   σ_i² = Σ_{j∈i}σ̃_j², so setting sigma_sq = tilde_sigma_sq is always admissible).
-* Appendix C (PAPER.md §3.5) instead uses ψ^C_g = ψ_g h²/d, ψ^C_σ = ψ_σ h²/d and
+* Appendix C instead uses ψ^C_g = ψ_g h²/d, ψ^C_σ = ψ_σ h²/d and
   ψ^C_L = h⁴/(d² r_L²); in those terms √ψ^C_L/ψ^C_g = 1/(r_L ψ_g) and ψ^C_σ/ψ^C_g = ψ_σ/ψ_g.
 
 Criteria. ``criterion="l2"`` (default) compares bounds on the common criterion (E‖∇f(x_a)‖)²:
@@ -210,7 +210,7 @@ def layerwise_wins(method: str, criterion: str = "l2", **values: Any) -> bool:
 
 
 def ratio_values(**constants: Any) -> dict[str, float]:
-    """``VALUE_NAMES`` entries determined by an instance given with DESIGN.md's constant names.
+    """``VALUE_NAMES`` entries determined by an instance given with the toolkit's constant names.
 
     r_L, ψ_σ and ‖σ‖² from ``L``/``sigma``; ψ_σ_coord and ‖σ̃‖² from ``sigma_coord``; scalars
     passed through. ψ_g needs gradients: see :func:`gradient_densities`.
@@ -264,7 +264,7 @@ def steps_to_epsilon(method: str, criterion: str = "native") -> sp.Expr:
 def steps_to_epsilon_value(
     method: str, eps: float, criterion: str = "native", **constants: Any
 ) -> int:
-    """Smallest integer T ≥ 1 whose bound is ≤ ``eps``, on an instance with DESIGN.md's names.
+    """Smallest integer T ≥ 1 whose bound is ≤ ``eps``, on an instance (toolkit's names).
 
     ``constants``: ``f_gap, L, sigma, sigma_coord, G, d, h, alpha_l, alpha_u, beta2`` (``T`` is
     ignored), plus ``psi_g`` / ``psi_g_coord`` for ``criterion="l2"`` (LARS / LAMB β2 = 0).

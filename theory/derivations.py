@@ -3,11 +3,11 @@
 * :func:`eta_optimality`: LARS and LAMB (Theorems 2-3). The prescribed η = √(2Δ/(α_u²‖L‖_1 T))
   is the unique stationary point and the minimiser of the telescoped bound. For each theorem
   that bound is a positive multiple of Δ/(Tηα_l) + ηα_u²‖L‖_1/(2α_l), plus a noise term that does
-  not depend on η. At η* the two η-dependent terms are equal (PAPER.md §3.2 step 6).
+  not depend on η. At η* the two η-dependent terms are equal (the last step of Theorem 2's proof).
 * :func:`rate`: the order in T of every bound. It is 1/T for sgd, lars and lamb_beta2_zero, and
-  1/√T for lamb_beta2_pos (PAPER.md §3.4).
+  1/√T for lamb_beta2_pos (the discussion after Theorems 2-3).
 * :func:`criteria_steps`: how the criteria compare, e.g. ‖∇f‖/√h ≤ (1/√h)Σ_i‖∇_i f‖ ≤ ‖∇f‖
-  (PAPER.md §3.4).
+  (the discussion after Theorems 2-3).
 * :func:`sgd_constants`: Theorem 1 in the same framework. The telescoped bound 2Δ/(Tη) + L_∞η‖σ‖²/b
   (valid for η ≤ 1/L_∞) is convex in η, so its minimiser over (0, 1/L_∞] is min(η_u, 1/L_∞).
   With b = T that is 1/L_∞ exactly when ‖σ‖² ≤ 2ΔL_∞. η = 1/L_∞ and b = T give
@@ -223,7 +223,7 @@ def _criteria_instance(kind: str):
 
 
 def criteria_steps() -> tuple[Step, ...]:
-    """PAPER.md §3.4 [D]: how the criteria and constants of Theorems 1-3 compare."""
+    """[D] how the criteria and constants of Theorems 1-3 compare."""
     rows = (
         ("layer_low", "norm(grad f)/sqrt(h)", "(1/sqrt(h)) sum_i norm(grad_i f)", "‖v‖ ≤ ‖v‖_1"),
         ("layer_high", "(1/sqrt(h)) sum_i norm(grad_i f)", "norm(grad f)", "Cauchy-Schwarz"),

@@ -1,8 +1,9 @@
-"""Errata in the paper's theory, each demonstrated with sympy (PAPER.md §1, §2.1, §3.3, §3.5, §7).
+"""Errata in the paper's theory, each demonstrated with sympy (Assumption 2, the SGD update of
+Section 2, Theorem 3, Appendix C; docs/paper.md lists them).
 
 Every erratum is an :class:`Erratum` whose ``demonstration`` holds the sympy expressions and values
 computed here (nothing is hard-coded) and whose ``holds`` is the conjunction of the checks made.
-``ERRATA`` maps each key to its erratum. Provenance tags are those of PAPER.md: [C] confirmed,
+``ERRATA`` maps each key to its erratum. Provenance tags are those of docs/paper.md: [C] confirmed,
 [R] recalled, [D] derived here, [I] inference.
 """
 
@@ -26,14 +27,14 @@ class Erratum:
     statement: str
     demonstration: dict[str, Any]
     holds: bool
-    sentence: str  # one README-ready sentence
+    sentence: str  # one sentence, ready for the docs
 
 
 x1, x2, y1, y2 = sp.symbols("x1 x2 y1 y2", real=True)
 
 
 def _txt(expr: Any) -> str:
-    """Plain-text rendering for README sentences (x^2, a·b)."""
+    """Plain-text rendering for sentences in the docs (x^2, a·b)."""
     return str(expr).replace("**", "^").replace("*", "·")
 
 
@@ -115,7 +116,7 @@ def assumption2_forces_separability() -> Erratum:
     )
     return Erratum(
         key="assumption2_forces_separability",
-        provenance="Assumption 2 statement [R]; the observation [I] (PAPER.md §1); demo [D]",
+        provenance="Assumption 2 statement [R]; the observation [I]; demo [D]",
         statement="Read literally (for all x, y), Assumption 2 forces ∇_i f to depend on x^(i) "
         "only, so f is separable across layers; the proofs only need the block descent inequality, "
         "which coupled (even nonconvex) objectives satisfy.",
@@ -133,7 +134,7 @@ def assumption2_forces_separability() -> Erratum:
 def lamb_beta2_zero_noise_denominator() -> Erratum:
     """Theorem 3 (β2 = 0): the derivation gives ‖σ̃‖_1²/(Td); the paper prints ‖σ̃‖_1²/(Th).
 
-    Noise terms of the explicit bound 2(α_u/α_l)²[2ΔL_avg/T + 4‖σ̃‖_1²/(dT)] (PAPER.md §3.3 [D])
+    Noise terms of the explicit bound 2(α_u/α_l)²[2ΔL_avg/T + 4‖σ̃‖_1²/(dT)] ([D])
     with d and with h. Equal layers d_i = d/h ≥ 1 give d = h + k, k ≥ 0; the printed term minus
     the derived one factors to 8(α_u/α_l)²‖σ̃‖_1²k/(Th(h+k)) ≥ 0, zero only at k = 0.
     """
@@ -155,8 +156,7 @@ def lamb_beta2_zero_noise_denominator() -> Erratum:
     holds = bool(gap.is_nonnegative and roots == [0] and sp.simplify(derived - printed) != 0)
     return Erratum(
         key="lamb_beta2_zero_noise_denominator",
-        provenance="Theorem 3 statement [R]; explicit derivation [D] and typo reading [D/I] "
-        "(PAPER.md §3.3)",
+        provenance="Theorem 3 statement [R]; explicit derivation [D] and typo reading [D/I]",
         statement="The β2 = 0 LAMB bound's noise term is ‖σ̃‖_1²/(Td) by direct derivation; the "
         "paper's ‖σ̃‖_1²/(Th) is implied (d ≥ h) but looser by the factor d/h.",
         demonstration=demo,
@@ -172,7 +172,7 @@ def lamb_beta2_zero_noise_denominator() -> Erratum:
 def appendix_c_exponents() -> Erratum:
     """Appendix C's density rewrite of Theorem 2 has exponents √ψ_L/ψ_g and ψ_σ/ψ_g.
 
-    Steps (Appendix C's normalisation, PAPER.md §3.5):
+    Steps (Appendix C's normalisation):
     1. Theorem 2 [D]: C := (E(1/√h)Σ_i‖∇_i f‖)² ≤ B := a²[4Δ‖L‖_1/(hT) + 8‖σ‖_1²/(Th)], a = α_u/α_l.
     2. (Σ_i‖∇_i f‖)² ≥ ψ_g d‖∇f‖²/h pointwise, so C ≥ (ψ_g d/h²)(E‖∇f‖)², i.e.
        (E‖∇f‖)² ≤ h² B/(ψ_g d)  (the criterion conversion).
@@ -235,7 +235,7 @@ def appendix_c_exponents() -> Erratum:
     )
     return Erratum(
         key="appendix_c_exponents",
-        provenance="Appendix C rewrite [R, unverified]; caution, re-derivation [D] (PAPER.md §3.5)",
+        provenance="Appendix C rewrite [R, unverified]; caution, re-derivation [D]",
         statement="Substituting Appendix C's density definitions into Theorem 2 gives density "
         "factors √ψ_L/ψ_g and ψ_σ/ψ_g, not the recalled ψ_L/ψ_g² and ψ_σ²/ψ_g² (their squares).",
         demonstration=demo,
@@ -305,7 +305,7 @@ def sgd_equation_typo() -> Erratum:
     )
     return Erratum(
         key="sgd_equation_typo",
-        provenance="printed equation [C: screenshot] (PAPER.md §2.1, §7); intended form [I]",
+        provenance="printed equation [C: screenshot] (Section 2); intended form [I]",
         statement="The printed SGD update x_{t+1} = x_t − η_t g_t + λx_t adds λx_t with the wrong "
         "sign and without η_t; the intended update is x_{t+1} = x_t − η_t(g_t + λx_t).",
         demonstration=demo,

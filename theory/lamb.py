@@ -1,6 +1,6 @@
 """Theorem 3: LAMB (You et al. 2020, Theorem 3), both cases, with explicit constants [D].
 
-The statement is [R] (PAPER.md §3.3); the constants are derived here [D]. The setting is β1 = λ = 0,
+The statement is [R] (Theorem 3); the constants are derived here [D]. The setting is β1 = λ = 0,
 ε = 0, d_i = d/h, η = √(2Δ/(α_u²‖L‖_1 T)), b = T and α_l ≤ φ ≤ α_u, with Δ = f(x_1) − f(x*).
 
 * β2 = 0, where LAMB is per-layer sign descent:
@@ -408,7 +408,7 @@ THEOREM_ZERO = Theorem(
     steps=STEPS_ZERO,
     notes=(
         "The direct derivation gives ‖σ̃‖_1²/(dT); the recalled statement has ‖σ̃‖_1²/(Th). "
-        "Since d ≥ h the derived bound implies the recalled one (PAPER.md §3.3 [D/I]); this "
+        "Since d ≥ h the derived bound implies the recalled one [D/I]; this "
         "module keeps the sharper /(dT).",
         "ε = 0 is needed for r = sign(g) and ‖r^(i)‖ = √d_i (implicit in the paper [I]).",
     ),

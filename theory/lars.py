@@ -1,16 +1,16 @@
 """Theorem 2: LARS (You et al. 2020, Theorem 2), with explicit constants [D].
 
-The statement is [C: quoted] (PAPER.md §3.2). Take β1 = λ = 0, a constant η = √(2Δ/(α_u²‖L‖_1 T)),
+The statement is [C: quoted] (Theorem 2). Take β1 = λ = 0, a constant η = √(2Δ/(α_u²‖L‖_1 T)),
 b = T and α_l ≤ φ ≤ α_u, where Δ = f(x_1) − f(x*). Then
 (E[(1/√h) Σ_i ‖∇_i f(x_a)‖])² ≤ O(Δ L_avg/T + ‖σ‖_1²/(T h)). The constants derived here [D] are
 
     (E[(1/√h) Σ_i ‖∇_i f(x_a)‖])² ≤ (α_u/α_l)² [4 Δ L_avg/T + 8 ‖σ‖_1²/(T h)].
 
-The proof steps follow PAPER.md §3.2, steps 1-7. The vector facts are checked numerically on
-f(x) = Σ_j L_j (1 − cos x_j), whose block i is exactly L_i-smooth. Each check draws random
-iterates, step sizes and φ-clips, plus a random finite distribution of gradient noise. It
-computes expectations exactly, by enumerating every minibatch. The helpers that draw these
-problems are shared with :mod:`theory.lamb`.
+The proof steps follow the paper's proof of Theorem 2 in seven steps (docs/paper.md). The
+vector facts are checked numerically on f(x) = Σ_j L_j (1 − cos x_j), whose block i is exactly
+L_i-smooth. Each check draws random iterates, step sizes and φ-clips, plus a random finite
+distribution of gradient noise. It computes expectations exactly, by enumerating every
+minibatch. The helpers that draw these problems are shared with :mod:`theory.lamb`.
 """
 
 from __future__ import annotations
@@ -205,7 +205,7 @@ def telescoped(a: sp.Expr, noise: sp.Expr, scale: sp.Expr = sp.S.One) -> sp.Expr
 
 
 def tail_steps(tag: str, a, noise, scale, before, subs=None) -> tuple[Step, ...]:
-    """PAPER.md §3.2 steps 5-6 (and §3.3's): telescope, divide, balance at η*, plug η*, b = T."""
+    """Last steps of Theorems 2-3's proofs: telescope, divide, balance at η*, plug η*, b = T."""
     subs = dict(subs or {})
     tel = telescoped(a, noise, scale)
     first, last = scale * D / (T * eta * a), scale * eta * au**2 * L1 / (2 * a)

@@ -1,4 +1,4 @@
-"""The lemmas the proofs use, as verified steps (PAPER.md §1, §3.2-3.3 [D]).
+"""The lemmas the proofs use, as verified steps (proofs of Theorems 2-3 [D]).
 
 Scalar lemmas are proved by sympy; statements about vectors and expectations are checked
 numerically on random admissible instances, with expectations computed *exactly* by enumerating

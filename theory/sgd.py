@@ -1,6 +1,6 @@
 """Theorem 1: SGD with large batch (Ghadimi & Lan 2013), with explicit constants [D].
 
-PAPER.md §3.1 quotes the statement [C]: E‖∇f(x_a)‖² ≤ O((f(x_1) − f*)L_∞/T + ‖σ‖²/T) with b = T.
+The paper quotes the statement [C]: E‖∇f(x_a)‖² ≤ O((f(x_1) − f*)L_∞/T + ‖σ‖²/T) with b = T.
 The constants below are derived here: η = 1/L_∞ gives
 
     E‖∇f(x_a)‖² ≤ 2 (f(x_1) − f*) L_∞ / T + ‖σ‖² / T.

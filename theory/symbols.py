@@ -1,4 +1,4 @@
-"""The sympy symbols of the paper's analysis, with their assumptions (PAPER.md §1, §3).
+"""The sympy symbols of the paper's analysis, with their assumptions (Section 2, Theorems 1-3).
 
 Per-layer vectors enter the bounds only through aggregates, which are symbols here:
 ‖L‖_1 = h·L_avg, L_∞, ‖σ‖_1, ‖σ‖², ‖σ̃‖_1. ``aggregates`` computes them from an instance.
@@ -81,7 +81,7 @@ def _vector(name: str, value: Any) -> np.ndarray:
 
 
 def aggregates(**constants: Any) -> dict[sp.Symbol, float]:
-    """Symbol values from an instance given with DESIGN.md's constant names.
+    """Symbol values from an instance given with the toolkit's constant names.
 
     Accepts any subset of ``f_gap, L (per-layer list), sigma (per-layer list), sigma_coord
     (per-coordinate list), G, d, h, T, alpha_l, alpha_u, beta2``; returns what they determine.

@@ -21,7 +21,7 @@ Instance = Mapping[str, Any]
 class Assumption:
     """A hypothesis of a theorem and how to check it on a numeric instance.
 
-    ``check(instance) -> bool`` reads the instance dict: DESIGN.md's constant names plus
+    ``check(instance) -> bool`` reads the instance dict: the toolkit's constant names plus
     ``settings`` (``beta1, weight_decay, eps, eta, batch_size, T, layer_sizes, phi``) and, for
     data-dependent assumptions, what the instance provides (e.g. ``noise_bounded``).
     A missing entry raises ``KeyError`` naming it.
@@ -36,7 +36,7 @@ class Assumption:
 class Theorem:
     key: str
     source: str  # "Theorem 2 (LARS)"
-    provenance: str  # PAPER.md tags: what is confirmed, recalled or derived
+    provenance: str  # docs/paper.md tags: what is confirmed, recalled or derived
     statement: str
     statement_latex: str
     setting: Mapping[str, str]  # the analysed algorithm's settings
@@ -67,7 +67,7 @@ class Theorem:
         return values
 
     def evaluate(self, **constants: Any) -> float:
-        """The explicit bound on a numeric instance (constants with DESIGN.md's names).
+        """The explicit bound on a numeric instance (constants with the toolkit's names).
 
         Extra constants the theorem does not use are accepted, so one instance dict serves every
         theorem.

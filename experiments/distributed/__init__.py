@@ -1,4 +1,4 @@
-"""Scale-out with JAX's own ``jax.distributed`` and ``jax.sharding`` (DESIGN.md, goal 5).
+"""Scale-out with JAX's own ``jax.distributed`` and ``jax.sharding`` (docs/scaling.md).
 
 Three small pieces, no engine of our own:
 

@@ -1,4 +1,4 @@
-"""Laptop-scale large-batch training (issue 6): real data, small models, the paper's schedules.
+"""Laptop-scale large-batch training: real data, small models, the paper's schedules.
 
 * Data, all offline and deterministic: the stdlib-docstring English corpus with a locally
   trained WordPiece vocabulary (:mod:`.corpus`, :mod:`.wordpiece`) and BERT masking

@@ -20,7 +20,7 @@ from experiments.training.tasks import SIZES, TASK_MODELS, DataConfig
 
 SCHEDULES = ("poly", "constant")
 # The authors' exclusions (BERT/ALBERT LAMB scripts, CIFAR): no weight decay and no layer
-# adaptation for LayerNorm parameters and biases (PAPER.md §4.1 [C: authors' code]).
+# adaptation for LayerNorm parameters and biases ([C: the authors' public code]).
 AUTHORS_EXCLUSIONS = ("LayerNorm", "bias")
 
 

@@ -173,8 +173,8 @@ def _runs_placer(mesh) -> Callable:
 
 def _run_group(configs: list[TrainConfig], cache_dir, progress, mesh=None) -> list[TrainResult]:
     c0, n = configs[0], len(configs)
-    # With a mesh, the group's runs axis is split over its devices (issue 8: one code path for
-    # 1 and N devices); every run's arithmetic is unchanged, only where it runs.
+    # With a mesh, the group's runs axis is split over its devices (one code path for 1 and
+    # N devices); every run's arithmetic is unchanged, only where it runs.
     mesh = _fit_mesh(mesh, n)
     on_mesh = _runs_placer(mesh)
     task = tasks.build(c0.task, c0.model, c0.size, c0.data, cache_dir)

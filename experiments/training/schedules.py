@@ -9,7 +9,7 @@ The schedule shapes are ``lamb_ref``'s (one implementation, tested against close
   :func:`lamb_ref.schedules.mixed_batch_schedule` — with ``rewarmup`` each stage s ramps
   from 0 over its own w_s steps and decays over its own n_s steps; without, stage s > 1 starts
   at its peak η_s (no ramp) and decays;
-* the batch-size rules of paper §4.3 (PAPER.md §4.4, Tables 4-5): square-root learning-rate
+* the batch-size rules of the paper's Section 4.3 (Tables 4-5): square-root learning-rate
   scaling η(B) = η_base √(B/B_base) and linear-epoch warmup w_epochs(B) = w_base · B/B_base —
   :class:`lamb_ref.schedules.ScalingRule`. At a fixed epoch budget the warmup is then a fixed
   number of *steps* (BERT: 3125 at every batch size, Table 4).

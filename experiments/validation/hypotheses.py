@@ -1,9 +1,9 @@
 """The assumption checker: does a run satisfy a theorem's hypotheses?
 
-It assembles the instance dict :mod:`theory` reads (DESIGN.md's constant names, the run's
-settings and the facts the objective and noise certify) and asks every assumption of the theorem
-(``theory.Theorem.check_assumptions``). A run is ``in_hypothesis`` only if all hold; a run outside
-the hypotheses is never counted as confirming a theorem.
+It assembles the instance dict :mod:`theory` reads (the constant names of docs/validation.md,
+the run's settings and the facts the objective and noise certify) and asks every assumption of
+the theorem (``theory.Theorem.check_assumptions``). A run is ``in_hypothesis`` only if all hold;
+a run outside the hypotheses is never counted as confirming a theorem.
 
 Certified facts: ``smoothness_certified`` (the family's L_i are proven, not estimated),
 ``noise_variance_certified`` (every noise model here has E ξ_j² = σ̃_j² exactly by construction),
@@ -35,7 +35,7 @@ def gradient_bound(built: Built) -> float | None:
 
 
 def constants(built: Built, T: int) -> dict[str, Any]:
-    """The instance's constants with DESIGN.md's names (what ``Theorem.evaluate`` takes)."""
+    """The instance's constants by the toolkit's names (what ``Theorem.evaluate`` takes)."""
     spec = built.spec
     f_gap = built.f_gap
     if not f_gap > 0:

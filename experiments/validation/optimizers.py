@@ -1,7 +1,7 @@
 """The optimizers a validation run uses, as data: the analysed algorithm of each theorem and the
 baselines, with the settings record the assumption checker reads.
 
-The theorems analyse (PAPER.md §3): SGD with λ = 0 (Theorem 1); LARS with β1 = λ = 0
+The theorems analyse (Theorems 1-3): SGD with λ = 0 (Theorem 1); LARS with β1 = λ = 0
 (Theorem 2, Algorithm 1); LAMB with β1 = λ = ε = 0 and β2 = 0 or 0 < β2 < 1 (Theorem 3,
 Algorithm 2). Each is built from :mod:`lamb_ref` (never re-implemented here), with the learning
 rate left as an argument so runs can be vmapped over η.

@@ -8,7 +8,7 @@ trust ratio the step used. The averages over t are the exact expectations over t
 output x_a with a uniform on {1, …, T} (x_1 included, x_{T+1} not), per noise realisation.
 
 It also accumulates, per layer, the normalisation-bias lemma's two sides
-‖∇_i f‖·‖g^(i)/‖g^(i)‖ − ∇_i f/‖∇_i f‖‖ and 2‖g^(i) − ∇_i f‖ (PAPER.md §3.2 [D]).
+‖∇_i f‖·‖g^(i)/‖g^(i)‖ − ∇_i f/‖∇_i f‖‖ and 2‖g^(i) − ∇_i f‖ (Theorem 2's proof [D]).
 """
 
 from __future__ import annotations

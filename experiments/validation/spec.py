@@ -1,11 +1,10 @@
 """Instances as data: a frozen, hashable description of one validation problem.
 
 An :class:`InstanceSpec` names an objective family (``experiments.validation.objectives``), its
-per-layer
-constants, the noise model (``experiments.validation.noise``), the starting point and the φ bounds.
-It is
-read from the JSON schema documented in the README (``python -m experiments validate``), hashed
-for caching, and built into the objects the runner needs with :func:`build`.
+per-layer constants, the noise model (``experiments.validation.noise``), the starting point and
+the φ bounds. It is read from the JSON schema documented in docs/validation.md (``python -m
+experiments validate``), hashed for caching, and built into the objects the runner needs with
+:func:`build`.
 """
 
 from __future__ import annotations
@@ -65,7 +64,7 @@ def _floats(name: str, value: Any, *, positive: bool) -> tuple[float, ...]:
 
 @dataclass(frozen=True)
 class InstanceSpec:
-    """One validation instance (see the README's "Instance JSON" schema).
+    """One validation instance (see the "Instance JSON" schema in docs/validation.md).
 
     Attributes:
         family: objective family, a key of ``experiments.validation.objectives.FAMILIES``.
@@ -224,7 +223,7 @@ class InstanceSpec:
 
 
 def load_instance(path: str | Path) -> InstanceSpec:
-    """Read an instance JSON file (schema in the README)."""
+    """Read an instance JSON file (schema in docs/validation.md)."""
     try:
         data = json.loads(Path(path).read_text())
     except json.JSONDecodeError as err:

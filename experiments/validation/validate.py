@@ -1,5 +1,5 @@
 """Theorem validation: measured criterion vs explicit bound, one row per (instance, theorem,
-optimizer, T), in the columns of DESIGN.md's ``theorem_validation.csv``.
+optimizer, T), in the columns of ``theorem_validation.csv`` (docs/validation.md).
 
 For each T the run uses the theorem's prescribed batch b = T and step size η (unless told
 otherwise, which puts the row outside the hypotheses), ``n_seeds`` noise realisations, and the
