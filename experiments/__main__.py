@@ -1,4 +1,5 @@
-"""Command line: ``python -m experiments {validate,run,list} ...`` (see the README).
+"""Command line: ``python -m experiments {validate,run,list} ...`` (docs/validation.md and
+docs/reproduction.md).
 
 * ``validate --instance FILE.json --theorem NAME [--T 16,64,256] [--seeds N] --out DIR``:
   one theorem on one instance; writes ``DIR/theorem_validation.csv`` and prints it.
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     v = sub.add_parser("validate", help="validate one theorem on one instance")
-    v.add_argument("--instance", required=True, help="instance JSON (schema in the README)")
+    v.add_argument("--instance", required=True, help="instance JSON (schema in docs/validation.md)")
     v.add_argument("--theorem", required=True, choices=sorted(theory.THEOREMS))
     v.add_argument("--T", type=_ints, default=[16, 64, 256], help="comma-separated T values")
     v.add_argument("--seeds", type=int, default=16, help="noise realisations per T (>= 1)")

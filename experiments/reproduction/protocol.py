@@ -28,7 +28,7 @@ class Context:
     """What an experiment gets: the profile, the result cache, a progress callback and the
     device mesh training runs and validation seeds are split over (None: JAX's default device).
     Each run's arithmetic is the same on any device, but XLA may round a vectorised operation
-    differently for another batch per device, and long runs can amplify that (README)."""
+    differently for another batch per device, and long runs can amplify that (docs/scaling.md)."""
 
     profile: str
     cache: Cache = field(default_factory=lambda: Cache(None))
