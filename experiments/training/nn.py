@@ -3,8 +3,8 @@
 Parameters are nested dicts, so a leaf's key path reads like a TF/Flax variable name
 (``encoder/layer_0/attention/query/kernel``, ``…/LayerNorm/scale``, ``…/bias``); the optimizers'
 regex exclusion lists (:mod:`lamb_ref.masks`) match those names. Every array is created in
-float32 explicitly: ``import experiments`` turns on JAX's x64 mode, and training must not follow
-it.
+float32 explicitly, so a model computes in float32 whether or not the caller has JAX's 64-bit
+types on (the training entry points switch them on for their call, for 64-bit integer sorting).
 """
 
 from __future__ import annotations

@@ -110,7 +110,8 @@ def _argsort_u32(bits: jax.Array) -> jax.Array:
     The same permutation, ties included (a stable argsort orders equal keys by index, and so
     does the packed key), but XLA:CPU sorts one uint64 operand about 4× faster than the key and
     index pair of an argsort (38 vs 170 µs for n = 1437): that sort ran every training step.
-    Needs 64-bit integers (``experiments`` turns them on); without them, the argsort.
+    Needs 64-bit integers (``train`` and ``train_many`` switch them on for their call); a caller
+    without them gets the argsort, i.e. the same permutation, more slowly.
     """
     if bits.dtype != jnp.uint32:
         raise TypeError(f"bits has dtype {bits.dtype}: expected uint32")
