@@ -5,7 +5,7 @@
 This machine switches every few seconds between states in which the same donated pass runs at
 very different speeds, and the ratios of ``optimizer_step.py`` depend on which state its rounds
 land in. Each round here times one floor pass (×10/4: LAMB's 10 arrays), one NumPy LAMB step
-(the in-place reference) and one jitted, donated JAX LAMB step on the BERT-base tree, with a
+(``lamb_ref.numpy_inplace``) and one jitted, donated JAX LAMB step on the BERT-base tree, with a
 0.2 s pause before each; rounds are then split at the midpoint between the fastest and slowest
 floor when the slowest is over 1.25x the fastest (otherwise all rounds form one group, "all"),
 and each group's median ratios printed.

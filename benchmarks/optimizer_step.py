@@ -14,8 +14,8 @@ run and interleaved round by round (so a disturbance hits every column alike):
   and floor = that time x (arrays the algorithm must move) / 4 (see ``FLOOR`` for the counts);
   "paired" ratios divide each round's step by the floor pass of the same round (then take the
   median), because this machine's memory speed changes between rounds;
-* numpy  - the NumPy reference's in-place step (``lamb_ref.reference._inplace``: the reference's
-  arithmetic, bit for bit, written into the existing arrays), float32 only.
+* numpy  - the NumPy in-place step (``lamb_ref.numpy_inplace``: the reference's arithmetic, bit
+  for bit, written into the existing arrays), float32 only.
 
 Times are medians over ``--repeats`` steps after ``--warmup`` steps. The trees are a BERT-base-
 shaped dict (110M parameters) and a small BERT-shaped one (0.7M), random from a fixed seed.
@@ -49,8 +49,8 @@ import optax
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import lamb_ref
+from lamb_ref import numpy_inplace as inplace
 from lamb_ref import reference, variants
-from lamb_ref.reference import _inplace
 
 HP = {"learning_rate": 1e-3, "b1": 0.9, "b2": 0.999, "eps": 1e-6, "weight_decay": 0.01}
 LARS_HP = {"learning_rate": 1e-3, "momentum": 0.9, "weight_decay": 0.01}
@@ -258,14 +258,14 @@ OURS_NAME = {
 SAME_ALGORITHM = {"lamb": True, "lars": False, "optax_lars": True, "adamw": True}
 
 
-def numpy_inplace(name: str) -> _inplace.InplaceOptimizer:
+def numpy_inplace(name: str) -> inplace.InplaceOptimizer:
     if name == "lamb":
-        return _inplace.lamb_family(**HP)
+        return inplace.lamb_family(**HP)
     if name == "lars":
-        return _inplace.lars(**LARS_HP)
+        return inplace.lars(**LARS_HP)
     if name == "optax_lars":
-        return _inplace.make("optax_lars", **LARS_HP)
-    return _inplace.adamw(**HP)
+        return inplace.make("optax_lars", **LARS_HP)
+    return inplace.adamw(**HP)
 
 
 def numpy_reference(name: str) -> reference.Optimizer:

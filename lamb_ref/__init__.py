@@ -1,8 +1,12 @@
 """lamb_ref: faithful LARS/LAMB and baselines.
 
-JAX/optax ``GradientTransformation``s live here (``lamb_ref.lamb``, ``lamb_ref.lars``, …);
-their NumPy twins, the specification, live in :mod:`lamb_ref.reference`. Named variants of the
-published libraries: :mod:`lamb_ref.variants`. Paper schedules: :mod:`lamb_ref.schedules`.
+JAX/optax ``GradientTransformation``s live here (``lamb_ref.lamb``: Algorithm 2 of You et al.,
+ICLR 2020; ``lamb_ref.lars``: Algorithm 1; ``lamb_ref.nlamb``/``nnlamb``: Appendix D, …); their
+NumPy twins, the readable specification, live in :mod:`lamb_ref.reference`, which this package
+never imports. Both backends share only backend-neutral argument checks (``lamb_ref._checks``,
+``lamb_ref._variant_specs``, :mod:`lamb_ref.masks`). Named variants of the published libraries:
+:mod:`lamb_ref.variants` (``docs/variants.md``). Paper schedules: :mod:`lamb_ref.schedules`. An
+in-place NumPy step, bit for bit the reference's: :mod:`lamb_ref.numpy_inplace`.
 """
 
 from lamb_ref import masks, schedules, variants

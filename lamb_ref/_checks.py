@@ -1,23 +1,32 @@
-"""Hyperparameter validation shared by both backends.
+"""The backend-neutral checks both backends import: hyperparameter validation, mask resolution,
+error classes.
 
-Only *argument checking* lives here: no optimizer math, so the NumPy reference and the JAX
-implementation stay independent where it matters. Every error names the parameter, the value
-and what is allowed. Values that are JAX tracers (e.g. a learning rate injected by
-``optax.inject_hyperparams`` and vmapped over) cannot be inspected and are accepted as is.
+Only *argument checking* lives here (and the reading of a mask argument): no optimizer math, so
+the NumPy reference (:mod:`lamb_ref.reference`) and the JAX implementation (:mod:`lamb_ref`)
+stay independent where it matters; neither imports the other. This module imports neither JAX
+nor the reference. Every error names the parameter, the value and what is allowed. Values that
+are JAX tracers (e.g. a learning rate injected by ``optax.inject_hyperparams`` and vmapped over)
+cannot be inspected and are accepted as is.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from lamb_ref.masks import as_name_mask
+
 
 class HyperparameterError(ValueError):
     """A hyperparameter has a value the optimizer does not accept."""
+
+
+class NonFiniteGradientError(FloatingPointError):
+    """A gradient leaf holds NaN or Inf (raised by both backends' ``finite_check``)."""
 
 
 def _concrete(value: Any) -> float | None:
@@ -181,3 +190,116 @@ def unknown_keys(where: str, given: dict[str, Any], accepted: Sequence[str]) -> 
             f"{where} does not take hyperparameter(s) {bad} "
             f"(values {[given[k] for k in bad]!r}); it accepts {sorted(accepted)}"
         )
+
+
+# --- the optimizers' argument sets (one function per family, used by both backends) -----------
+
+# How LAMB applies Adam's bias correction: to the moments (Algorithm 2, arXiv v4/v5), as a
+# step-size factor √(1-β2^t)/(1-β1^t) (torch-optimizer ``debias``), or not at all (v3).
+BIAS_CORRECTION_MODES = ("moments", "step_size", "none")
+
+
+def lamb_hyperparameters(
+    lr: Any,
+    b1: Any,
+    b2: Any,
+    eps: Any,
+    weight_decay: Any,
+    phi_: Any,
+    norm: Any,
+    weight_decay_mask: Any,
+    trust_ratio_mask: Any,
+) -> None:
+    """LAMB's arguments (Algorithm 2 and the Appendix D/F forms): η, β1, β2, ε, λ, φ, the norm."""
+    learning_rate(lr)
+    beta("b1", b1)
+    beta("b2", b2)
+    nonnegative("eps", eps)
+    nonnegative("weight_decay", weight_decay)
+    phi(phi_)
+    trust_norm(norm)
+    mask_spec("weight_decay_mask", weight_decay_mask)
+    mask_spec("trust_ratio_mask", trust_ratio_mask)
+
+
+def lars_hyperparameters(
+    lr: Any, momentum: Any, weight_decay: Any, weight_decay_mask: Any, trust_ratio_mask: Any
+) -> None:
+    """The arguments every LARS form takes (Algorithm 1, You et al. 2017, optax's)."""
+    learning_rate(lr)
+    beta("momentum", momentum)
+    nonnegative("weight_decay", weight_decay)
+    mask_spec("weight_decay_mask", weight_decay_mask)
+    mask_spec("trust_ratio_mask", trust_ratio_mask)
+
+
+def lars_2017_hyperparameters(trust_coefficient: Any, eps: Any, nesterov: Any) -> None:
+    """The extra arguments of the 2017 LARS forms (timm / torch-optimizer, optax)."""
+    positive("trust_coefficient", trust_coefficient)
+    nonnegative("eps", eps)
+    flag("nesterov", nesterov)
+
+
+def nesterov_lamb_hyperparameters(
+    lr: Any,
+    b1: Any,
+    b2: Any,
+    eps: Any,
+    weight_decay: Any,
+    phi_: Any,
+    norm: Any,
+    b1_schedule: Any,
+    b2_schedule: Any,
+) -> None:
+    """N-LAMB / NN-LAMB's arguments (Appendix D); the masks are checked when first used."""
+    learning_rate(lr)
+    beta("b1", b1)
+    beta("b2", b2)
+    nonnegative("eps", eps)
+    nonnegative("weight_decay", weight_decay)
+    phi(phi_)
+    trust_norm(norm)
+    for name, schedule in (("b1_schedule", b1_schedule), ("b2_schedule", b2_schedule)):
+        if schedule is not None and not callable(schedule):
+            raise HyperparameterError(
+                f"{name}={schedule!r} is invalid: expected None or a callable step -> beta"
+            )
+
+
+# --- masks --------------------------------------------------------------------------------------
+
+
+def resolve_mask(
+    spec: Any,
+    params: Any,
+    names: list[str],
+    what: str,
+    flatten: Callable[[Any], tuple[list[str], list[Any]]],
+) -> list[bool]:
+    """One static bool per leaf from a mask argument (see :mod:`lamb_ref.masks`).
+
+    ``names`` are the leaves' names (key paths joined with ``/``); ``flatten(tree) -> (names,
+    leaves)`` is the backend's pytree flattener (``jax.tree_util`` for JAX, the reference's own
+    walker for NumPy), used only for a pytree-of-bools mask. Each backend binds its flattener
+    once (``lamb_ref.tree.resolve_mask``, ``lamb_ref.reference._tree.resolve_mask``).
+    """
+    mask_spec(what, spec)
+    if spec is None:
+        return [True] * len(names)
+    if isinstance(spec, bool | np.bool_):
+        return [bool(spec)] * len(names)
+    name_mask = as_name_mask(spec)
+    if name_mask is not None:
+        return [name_mask(n) for n in names]
+    if callable(spec):
+        spec = spec(params)
+    mnames, leaves = flatten(spec)
+    same_structure(mnames, names, what=what, other="params")
+    out = []
+    for n, leaf in zip(mnames, leaves, strict=True):
+        if not isinstance(leaf, bool | np.bool_):
+            raise HyperparameterError(
+                f"{what} leaf {n!r} is {leaf!r}; mask leaves must be Python bools (static)"
+            )
+        out.append(bool(leaf))
+    return out

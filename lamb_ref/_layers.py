@@ -1,6 +1,7 @@
 """Per-layer quantities for the JAX optimizers: layer norms, φ, the trust ratio, learning rates.
 
-The trust ratio is written once here and used by every LARS/LAMB form.
+The trust ratio (:func:`trust_ratio`) is written once here and used by every LARS/LAMB form of
+the JAX package, like optax's ``scale_by_trust_ratio``.
 """
 
 from __future__ import annotations
@@ -37,15 +38,46 @@ def phi_function(phi: Any):
 
 
 def trust_ratio(
-    x: jnp.ndarray, u: jnp.ndarray, phi, kind: str, max_ratio: float | None = None
+    x: jnp.ndarray,
+    u: jnp.ndarray,
+    phi: Any,
+    kind: str,
+    max_ratio: Any = None,
+    *,
+    coefficient: Any = None,
+    weight_decay: Any = None,
+    eps: Any = None,
+    dtype: Any = None,
 ) -> jnp.ndarray:
-    """φ(‖x‖)/‖u‖, or 1 where either norm is 0 (or NaN); optionally capped at ``max_ratio``."""
+    """The layer-wise trust ratio of every LARS/LAMB form (the only one in the JAX package).
+
+    With ‖·‖ the layer norm ``kind`` ("l2", "l1" or "linf", Appendix F) of one layer:
+
+        ratio = c · φ(‖x‖) / (‖u‖ + λ‖x‖ + ε)     where ‖x‖ > 0 and ‖u‖ > 0
+        ratio = 1                                 where either norm is 0 (or NaN: NaN > 0 is false)
+        ratio ← min(ratio, max_ratio)             if ``max_ratio`` is given (timm ``trust_clip``)
+
+    and the ratio is returned as a scalar of ``dtype`` (default: x's). The terms not given drop
+    out: c (``coefficient``), λ (``weight_decay``) and ε (``eps``) are absent from Algorithm 1
+    (LARS, u = m) and Algorithm 2 (LAMB, u = r + λx), which use φ(‖x‖)/‖u‖; You, Gitman &
+    Ginsburg 2017 (timm ``Lars``, torch-optimizer ``LARS``) use c‖x‖/(‖g‖ + λ‖x‖ + ε) with u = g,
+    and optax 0.2.x ``lars`` c‖x‖/(‖g + λx‖ + ε). ``phi`` is a callable (see :func:`phi_function`)
+    or None for the identity. The NumPy twin is ``lamb_ref.reference._common.trust_ratio``.
+    """
     xn, un = layer_norm(x, kind), layer_norm(u, kind)
     ok = (xn > 0) & (un > 0)
-    ratio = jnp.where(ok, phi(xn) / jnp.where(ok, un, 1), 1)
+    num = xn if phi is None else phi(xn)
+    if coefficient is not None:
+        num = coefficient * num
+    den = un
+    if weight_decay is not None:
+        den = den + weight_decay * xn
+    if eps is not None:
+        den = den + eps
+    ratio = jnp.where(ok, num / jnp.where(ok, den, 1), 1)
     if max_ratio is not None:
         ratio = jnp.minimum(ratio, max_ratio)
-    return ratio.astype(x.dtype)
+    return ratio.astype(x.dtype if dtype is None else dtype)
 
 
 def fresh(operands: Any) -> Any:

@@ -1,11 +1,12 @@
 """The named LAMB/LARS variants: which library each reproduces, its hyperparameters, defaults,
 and what its exclusion lists mean there.
 
-This module holds no optimizer math. ``resolve(name, hp)`` turns a variant name and
-hyperparameters into ``(family, kwargs)``; each backend (``lamb_ref.variants`` for JAX,
-``lamb_ref.reference.variants`` for NumPy) builds the optimizer from its own implementation of
-the family. Defaults are the library's own (see ``IMPLEMENTATIONS.md`` of the project notes);
-``learning_rate`` is always required.
+This module holds no optimizer math and is backend-neutral (it imports neither JAX nor the
+reference). ``resolve(name, hp)`` turns a variant name and hyperparameters into ``(family,
+kwargs)``; each backend (``lamb_ref.variants`` for JAX, ``lamb_ref.reference.variants`` for
+NumPy, ``lamb_ref.numpy_inplace`` for the in-place NumPy step) builds the optimizer from its own
+implementation of the family. Defaults are the library's own, at the versions named in each
+``Spec.library`` (see ``docs/variants.md``); ``learning_rate`` is always required.
 """
 
 from __future__ import annotations

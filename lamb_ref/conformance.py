@@ -6,6 +6,10 @@ The golden file (``lamb_ref/data/golden_public.json``) holds 23 trajectories pro
 optax 0.2.8, TF-Addons 0.23.0, timm 1.0.31, torch-optimizer 0.3.0 and Keras 3.15.1 in float64 on
 a toy problem (g = p − target, 3 steps). Each case names a toolkit variant and hyperparameters;
 this module replays it with both backends and reports the largest absolute difference.
+
+It drives both backends, so it is not part of the JAX package: it imports the NumPy reference
+(inside :func:`_replay`), and no module of the JAX package imports it
+(``tests/test_lamb_ref_structure.py``).
 """
 
 from __future__ import annotations

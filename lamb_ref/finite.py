@@ -21,11 +21,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from lamb_ref._checks import NonFiniteGradientError
 from lamb_ref.tree import leaf_names
-
-
-class NonFiniteGradientError(FloatingPointError):
-    """A gradient leaf holds NaN or Inf."""
 
 
 def _raise_for(names: list[str], finite: Any) -> None:

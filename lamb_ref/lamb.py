@@ -1,7 +1,9 @@
 """LAMB as an optax ``GradientTransformation`` (the paper's Algorithm 2) and its variant knobs.
 
-You et al., ICLR 2020, Algorithm 2. The NumPy twin in ``lamb_ref.reference.lamb`` is the
-specification; this version is jit/vmap-friendly and works under ``optax.inject_hyperparams``.
+You et al., "Large Batch Optimization for Deep Learning: Training BERT in 76 minutes", ICLR 2020
+(arXiv:1904.00962 v5), Section 3, Algorithm 2. The NumPy twin ``lamb_ref.reference.lamb`` is
+the readable specification; this version is jit/vmap-friendly and works under
+``optax.inject_hyperparams``. The trust ratio is :func:`lamb_ref._layers.trust_ratio`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import jax.numpy as jnp
 import optax
 
 from lamb_ref import _checks, _layers
-from lamb_ref.reference.lamb import BIAS_CORRECTION_MODES, check_lamb_hyperparameters
 from lamb_ref.tree import check_match, resolve_mask
 
 
@@ -51,8 +52,23 @@ def lamb_family(
     max_trust_ratio: float | None = None,
     max_grad_norm: Any = None,
 ) -> optax.GradientTransformation:
-    """Algorithm 2 with the knobs of the published LAMBs (see the NumPy twin for the math)."""
-    check_lamb_hyperparameters(
+    """Algorithm 2 with the knobs that distinguish the published LAMBs (``docs/variants.md``).
+
+    Per step t (1-based) and per layer i, with ĝ the (optionally globally clipped) gradient:
+
+        m_t = β1 m_{t-1} + (1-β1) ĝ_t,     v_t = β2 v_{t-1} + (1-β2) ĝ_t²
+        bias_correction="moments":   m̂ = m_t/(1-β1^t),  v̂ = v_t/(1-β2^t)   (arXiv v4/v5)
+        otherwise:                   m̂ = m_t,            v̂ = v_t              (arXiv v3)
+        r_t = m̂ / (√v̂ + ε)
+        ratio-form decay:   u = r_t + λ x^(i),  x̃ = x^(i)
+        decoupled decay:    u = r_t,           x̃ = x^(i) - η_t λ x^(i)       (Keras 3, timm lambw)
+        x^(i)_{t+1} = x̃ - s_t · min(φ(‖x̃‖)/‖u‖, max_trust_ratio) · u,  ratio 1 on a zero norm
+        s_t = η_t, or η_t √(1-β2^t)/(1-β1^t) with bias_correction="step_size"
+        ĝ = g / max(‖g‖_global/max_grad_norm, 1) if max_grad_norm is given (timm, apex)
+
+    The NumPy twin :func:`lamb_ref.reference.lamb.lamb_family` has the same arguments.
+    """
+    _checks.lamb_hyperparameters(
         learning_rate,
         b1,
         b2,
@@ -63,7 +79,7 @@ def lamb_family(
         weight_decay_mask,
         trust_ratio_mask,
     )
-    _checks.choice("bias_correction", bias_correction, BIAS_CORRECTION_MODES)
+    _checks.choice("bias_correction", bias_correction, _checks.BIAS_CORRECTION_MODES)
     if max_grad_norm is not None:
         _checks.positive("max_grad_norm", max_grad_norm)
     if max_trust_ratio is not None:
@@ -156,7 +172,7 @@ def lamb(
     weight_decay_mask: Any = None,
     trust_ratio_mask: Any = None,
 ) -> optax.GradientTransformation:
-    """LAMB, the paper's Algorithm 2 (v4/v5; ``bias_correction=False`` gives v3).
+    """LAMB, the paper's Algorithm 2 (arXiv v4/v5; ``bias_correction=False`` gives v3).
 
     For t = 1, 2, … and every layer i (one pytree leaf, named by its key path):
 

@@ -1,5 +1,9 @@
-"""LARS as optax ``GradientTransformation``s: the LAMB paper's Algorithm 1, the 2017 original
-(timm/torch-optimizer) and optax's form. NumPy twins: ``lamb_ref.reference.lars``."""
+"""LARS as optax ``GradientTransformation``s: the LAMB paper's Algorithm 1 (Section 3), the 2017
+original (You, Gitman & Ginsburg; timm / torch-optimizer) and optax 0.2.x's form.
+
+All three take their trust ratio from :func:`lamb_ref._layers.trust_ratio`. NumPy twins (the
+readable specification): ``lamb_ref.reference.lars``.
+"""
 
 from __future__ import annotations
 
@@ -16,14 +20,6 @@ from lamb_ref.tree import check_match, resolve_mask
 class LarsState(NamedTuple):
     count: jnp.ndarray  # int32, steps taken
     momentum: Any  # momentum buffer
-
-
-def _check(learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask) -> None:
-    _checks.learning_rate(learning_rate)
-    _checks.beta("momentum", momentum)
-    _checks.nonnegative("weight_decay", weight_decay)
-    _checks.mask_spec("weight_decay_mask", weight_decay_mask)
-    _checks.mask_spec("trust_ratio_mask", trust_ratio_mask)
 
 
 def _init(params: Any) -> LarsState:
@@ -65,7 +61,7 @@ def lars(
     weight_decay_mask: Any = None,
     trust_ratio_mask: Any = None,
 ) -> optax.GradientTransformation:
-    """LARS as the LAMB paper's Algorithm 1.
+    """LARS as the LAMB paper's Algorithm 1 (momentum SGD as the base of the layer-wise rule).
 
     For t = 1, 2, … and every layer i:
 
@@ -80,7 +76,9 @@ def lars(
         momentum: β1 in [0, 1) (dampened momentum, weight decay inside it).
         weight_decay: λ ≥ 0.  phi, trust_norm, masks: as in :func:`lamb_ref.lamb`.
     """
-    _check(learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask)
+    _checks.lars_hyperparameters(
+        learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask
+    )
     _checks.phi(phi)
     _checks.trust_norm(trust_norm)
     phi_fn = _layers.phi_function(phi)
@@ -96,12 +94,6 @@ def lars(
     return _transformation(leaf_step, weight_decay_mask, trust_ratio_mask, learning_rate)
 
 
-def _check_2017(trust_coefficient, eps, nesterov) -> None:
-    _checks.positive("trust_coefficient", trust_coefficient)
-    _checks.nonnegative("eps", eps)
-    _checks.flag("nesterov", nesterov)
-
-
 def lars_2017(
     learning_rate: Any,
     momentum: Any = 0.9,
@@ -115,21 +107,35 @@ def lars_2017(
 ) -> optax.GradientTransformation:
     """You, Gitman & Ginsburg 2017 as timm ``Lars`` / torch-optimizer ``LARS`` run it.
 
-    τ = c‖x‖/(‖g‖ + λ_i‖x‖ + ε) (1 on a zero norm or where not adapted),  d = τ(g + λ_i x)
-    b_t = μ b_{t-1} + d,   x_{t+1} = x_t - η_t (d + μ b_t if nesterov else b_t)
+    Per layer, with λ_i = λ where weight decay applies and 0 elsewhere:
+
+        τ = c ‖x‖ / (‖g‖ + λ_i ‖x‖ + ε)       (τ = 1 if ‖x‖ = 0 or ‖g‖ = 0; 1 if not adapted)
+        d = τ (g + λ_i x)
+        b_t = μ b_{t-1} + d,   x_{t+1} = x_t - η_t (d + μ b_t if nesterov else b_t)
+
+    The learning rate multiplies after the momentum buffer (PyTorch SGD).
     """
-    _check(learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask)
-    _check_2017(trust_coefficient, eps, nesterov)
+    _checks.lars_hyperparameters(
+        learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask
+    )
+    _checks.lars_2017_hyperparameters(trust_coefficient, eps, nesterov)
 
     def leaf_step(g, x, buf, eta, wd_on, adapt_on):
         mu = _layers.scalar(momentum, g)
         lam = _layers.scalar(weight_decay, g) if wd_on else jnp.zeros((), g.dtype)
         tau = jnp.ones((), g.dtype)
         if adapt_on:
-            xn, gn = (_layers.layer_norm(a, "l2") for a in _layers.fresh((x, g)))
-            ok = (xn > 0) & (gn > 0)
-            denom = jnp.where(ok, gn + lam * xn + _layers.scalar(eps, g), 1)
-            tau = jnp.where(ok, _layers.scalar(trust_coefficient, g) * xn / denom, 1)
+            x_, g_ = _layers.fresh((x, g))
+            tau = _layers.trust_ratio(
+                x_,
+                g_,
+                None,
+                "l2",
+                coefficient=_layers.scalar(trust_coefficient, g),
+                weight_decay=lam,
+                eps=_layers.scalar(eps, g),
+                dtype=jnp.result_type(x, g),
+            )
         d = tau * (g + lam * x)
         b = mu * buf + d
         return -eta * (d + mu * b if nesterov else b), b
@@ -148,9 +154,18 @@ def optax_lars(
     weight_decay_mask: Any = None,
     trust_ratio_mask: Any = None,
 ) -> optax.GradientTransformation:
-    """``optax.lars``: d = g + λx, τ = c‖x‖/(‖d‖ + ε), b_t = μ b_{t-1} - η_t τ d (η inside)."""
-    _check(learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask)
-    _check_2017(trust_coefficient, eps, nesterov)
+    """``optax.lars`` (optax 0.2.x): the trust denominator is the norm of the decayed gradient.
+
+        d = g + λ x                           (where weight decay applies)
+        τ = c ‖x‖ / (‖d‖ + ε)                 (τ = 1 if ‖x‖ = 0 or ‖d‖ = 0, or not adapted)
+        b_t = μ b_{t-1} - η_t τ d,   x_{t+1} = x_t + (−η_t τ d + μ b_t if nesterov else b_t)
+
+    The learning rate is applied before the momentum buffer.
+    """
+    _checks.lars_hyperparameters(
+        learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask
+    )
+    _checks.lars_2017_hyperparameters(trust_coefficient, eps, nesterov)
 
     def leaf_step(g, x, buf, eta, wd_on, adapt_on):
         mu = _layers.scalar(momentum, g)
@@ -160,11 +175,15 @@ def optax_lars(
         tau = jnp.ones((), g.dtype)
         if adapt_on:
             # ‖d‖ from its own copy of d (see _layers.fresh): d is never written to memory.
-            xn = _layers.layer_norm(_layers.fresh(x), "l2")
-            dn = _layers.layer_norm(decayed(*_layers.fresh((g, x, lam))), "l2")
-            ok = (xn > 0) & (dn > 0)
-            denom = jnp.where(ok, dn + _layers.scalar(eps, g), 1)
-            tau = jnp.where(ok, _layers.scalar(trust_coefficient, g) * xn / denom, 1)
+            tau = _layers.trust_ratio(
+                _layers.fresh(x),
+                decayed(*_layers.fresh((g, x, lam))),
+                None,
+                "l2",
+                coefficient=_layers.scalar(trust_coefficient, g),
+                eps=_layers.scalar(eps, g),
+                dtype=jnp.result_type(x, d),
+            )
         s = -eta * tau * d
         b = s + mu * buf
         return (s + mu * b if nesterov else b), b

@@ -1,8 +1,9 @@
 """N-LAMB and NN-LAMB as optax ``GradientTransformation``s (Appendix D, Algorithms 3 and 4).
 
-Provenance: **recalled, not confirmed** (PAPER.md §4.5 is tagged [R]); transcribed as recorded,
-including v̂ = β2 v_t/(1-β2^t) in N-LAMB. The NumPy twins (``lamb_ref.reference.nesterov``)
-carry the full update rule in their docstrings.
+Provenance: **recalled, not confirmed** against the paper (Appendix D; see ``docs/paper.md``);
+transcribed as recorded, including v̂ = β2 v_t/(1-β2^t) in N-LAMB. The trust ratio is
+:func:`lamb_ref._layers.trust_ratio`; the NumPy twins (``lamb_ref.reference.nesterov``) are the
+readable specification.
 """
 
 from __future__ import annotations
@@ -26,14 +27,9 @@ class NesterovLambState(NamedTuple):
     prod_b2: jnp.ndarray  # Π_{i≤t} β2^i
 
 
-def _schedule(name: str, constant: Any, schedule: Callable | None) -> Callable:
-    if schedule is None:
-        return lambda t: constant
-    if not callable(schedule):
-        raise _checks.HyperparameterError(
-            f"{name}={schedule!r} is invalid: expected None or a callable step -> beta"
-        )
-    return schedule
+def _schedule(constant: Any, schedule: Callable | None) -> Callable:
+    """β^t: the schedule (checked by ``_checks.nesterov_lamb_hyperparameters``) or the constant."""
+    return (lambda t: constant) if schedule is None else schedule
 
 
 def _nesterov_lamb(
@@ -51,15 +47,11 @@ def _nesterov_lamb(
     weight_decay_mask,
     trust_ratio_mask,
 ) -> optax.GradientTransformation:
-    _checks.learning_rate(learning_rate)
-    _checks.beta("b1", b1)
-    _checks.beta("b2", b2)
-    _checks.nonnegative("eps", eps)
-    _checks.nonnegative("weight_decay", weight_decay)
-    _checks.phi(phi)
-    _checks.trust_norm(trust_norm)
-    beta1 = _schedule("b1_schedule", b1, b1_schedule)
-    beta2 = _schedule("b2_schedule", b2, b2_schedule)
+    _checks.nesterov_lamb_hyperparameters(
+        learning_rate, b1, b2, eps, weight_decay, phi, trust_norm, b1_schedule, b2_schedule
+    )
+    beta1 = _schedule(b1, b1_schedule)
+    beta2 = _schedule(b2, b2_schedule)
     phi_fn = _layers.phi_function(phi)
 
     def init(params: Any) -> NesterovLambState:

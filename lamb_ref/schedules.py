@@ -121,8 +121,9 @@ class ScalingRule:
         return self.base_warmup * batch / self.base_batch
 
 
-# [R] recalled values (PAPER.md §4.2-4.3): Table 4 (BERT, LR 5/(2^3·10^3) and warmup ratio 1/320
-# at 512) and Table 5 (ResNet-50, LR 4/(2^3·100) and 0.3125 warmup epochs at 512).
+# Recalled, not confirmed, values (the paper's Tables 4 and 5; see docs/paper.md): Table 4 (BERT,
+# LR 5/(2^3·10^3) and warmup ratio 1/320 at 512) and Table 5 (ResNet-50, LR 4/(2^3·100) and
+# 0.3125 warmup epochs at 512).
 BERT_TABLE4 = ScalingRule(base_batch=512, base_learning_rate=5 / (2**3 * 1e3), base_warmup=1 / 320)
 IMAGENET_TABLE5 = ScalingRule(
     base_batch=512, base_learning_rate=4 / (2**3 * 100), base_warmup=0.3125

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.tree_util import DictKey, FlattenedIndexKey, GetAttrKey, SequenceKey
 
 from lamb_ref import _checks
-from lamb_ref.masks import as_name_mask
 
 
 def _key_str(key: Any) -> str:
@@ -46,25 +45,11 @@ def check_match(grads: Any, params: Any) -> list[str]:
     return names
 
 
-def resolve_mask(spec: Any, params: Any, names: list[str], what: str) -> list[bool]:
-    """One static bool per leaf from a mask spec (see :mod:`lamb_ref.masks`)."""
-    _checks.mask_spec(what, spec)
-    if spec is None:
-        return [True] * len(names)
-    if isinstance(spec, bool | np.bool_):
-        return [bool(spec)] * len(names)
-    name_mask = as_name_mask(spec)
-    if name_mask is not None:
-        return [name_mask(n) for n in names]
-    if callable(spec):
-        spec = spec(params)
-    mnames = leaf_names(spec)
-    _checks.same_structure(mnames, names, what=what, other="params")
-    out = []
-    for n, leaf in zip(mnames, jax.tree.leaves(spec), strict=True):
-        if not isinstance(leaf, bool | np.bool_):
-            raise _checks.HyperparameterError(
-                f"{what} leaf {n!r} is {leaf!r}; mask leaves must be Python bools (static)"
-            )
-        out.append(bool(leaf))
-    return out
+def named_leaves(tree: Any) -> tuple[list[str], list[Any]]:
+    """The leaves of a JAX pytree and their names, in ``jax.tree.leaves`` order."""
+    return leaf_names(tree), jax.tree.leaves(tree)
+
+
+# One static bool per leaf from a mask spec (see :mod:`lamb_ref.masks`): the shared
+# :func:`lamb_ref._checks.resolve_mask`, reading pytree masks with ``jax.tree_util``.
+resolve_mask = functools.partial(_checks.resolve_mask, flatten=named_leaves)

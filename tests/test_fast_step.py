@@ -3,7 +3,7 @@
 * The JAX step as the benchmark runs it (``update`` + ``apply_updates``, jitted, params and state
   donated) equals the NumPy reference in float64 over several steps, for lamb, lars, adamw and
   named variants; and it writes no temporary the size of a layer (the point of the rewrite).
-* The NumPy reference's in-place step (``lamb_ref.reference._inplace``) equals the reference's
+* The NumPy in-place step (``lamb_ref.numpy_inplace``) equals the reference's
   ``update`` + ``apply_updates`` bit for bit, in float32 and float64, on layers that span several
   blocks, and falls back to the reference on trees it does not take.
 * ``benchmarks/optimizer_step.py --quick`` runs and writes a valid JSON report.
@@ -24,8 +24,8 @@ import optax
 import pytest
 
 import lamb_ref
-from lamb_ref import reference
-from lamb_ref.reference import _common, _inplace, _tree
+from lamb_ref import numpy_inplace, reference
+from lamb_ref.reference import _common, _tree
 from tests.helpers import max_abs_diff, noisy_quadratic_grad, random_tree, to_numpy
 from tests.tolerances import BACKENDS_F64_ABS
 
@@ -147,26 +147,26 @@ INPLACE_VARIANTS = (
 INPLACE = {
     "lamb": lambda: (
         reference.lamb(0.02, weight_decay=0.01),
-        _inplace.lamb_family(0.02, weight_decay=0.01),
+        numpy_inplace.lamb_family(0.02, weight_decay=0.01),
     ),
     "lamb_linf_phi_masks": lambda: (
         reference.lamb(
             0.02, weight_decay=0.1, trust_norm="linf", phi=(0.5, 2.0), trust_ratio_mask=["k"]
         ),
-        _inplace.lamb_family(
+        numpy_inplace.lamb_family(
             0.02, weight_decay=0.1, trust_norm="linf", phi=(0.5, 2.0), trust_ratio_mask=["k"]
         ),
     ),
     "adamw": lambda: (
         reference.adamw(0.01, weight_decay=0.1),
-        _inplace.adamw(0.01, weight_decay=0.1),
+        numpy_inplace.adamw(0.01, weight_decay=0.1),
     ),
-    "adam": lambda: (reference.adam(0.01), _inplace.adam(0.01)),
+    "adam": lambda: (reference.adam(0.01), numpy_inplace.adam(0.01)),
     **{
         f"variant_{name}": (
             lambda name=name: (
                 reference.variants.make(name, learning_rate=0.05, weight_decay=0.01),
-                _inplace.make(name, learning_rate=0.05, weight_decay=0.01),
+                numpy_inplace.make(name, learning_rate=0.05, weight_decay=0.01),
             )
         )
         for name in INPLACE_VARIANTS
@@ -211,8 +211,8 @@ def test_inplace_step_does_not_depend_on_the_worker_count(workers, monkeypatch):
     params, grads = _big_tree(rng, np.float32), _big_tree(rng, np.float32)
     results = []
     for n in (2, workers):
-        monkeypatch.setattr(_inplace, "_workers", lambda n=n: n)
-        fast = _inplace.lamb_family(0.02, weight_decay=0.01)
+        monkeypatch.setattr(numpy_inplace, "_workers", lambda n=n: n)
+        fast = numpy_inplace.lamb_family(0.02, weight_decay=0.01)
         p = copy.deepcopy(params)
         s = fast.init(p)
         fast.step(p, s, grads)

@@ -32,7 +32,8 @@ def apply_updates(params: Any, updates: Any) -> Any:
 
 
 # Norms are accumulated block by block (in float64, in block order), so that no float64 copy of
-# a layer is ever made and so that the in-place path (``_inplace``) reproduces them exactly.
+# a layer is ever made and so that the in-place path (``lamb_ref.numpy_inplace``) reproduces them
+# exactly.
 BLOCK = 1 << 17
 
 
@@ -89,21 +90,40 @@ def phi_function(phi: Any) -> Callable[[float], float]:
 
 
 def trust_ratio(
-    x: np.ndarray,
-    u: np.ndarray,
-    phi: Callable[[float], float],
-    kind: str,
+    xn: float,
+    un: float,
+    phi: Callable[[float], float] | None,
     max_ratio: float | None = None,
+    *,
+    coefficient: float | None = None,
+    weight_decay: float | None = None,
+    eps: float | None = None,
 ) -> float:
-    """φ(‖x‖)/‖u‖ for one layer; 1 when either norm is 0 (or not a positive number)."""
-    return ratio_of_norms(layer_norm(x, kind), layer_norm(u, kind), phi, max_ratio)
+    """The layer-wise trust ratio of every LARS/LAMB form, from the layer's two norms.
 
+    With xn = ‖x^(i)‖ and un = ‖u^(i)‖ (:func:`layer_norm`, l2 in the paper, l1/l∞ in Appendix F):
 
-def ratio_of_norms(
-    xn: float, un: float, phi: Callable[[float], float], max_ratio: float | None = None
-) -> float:
-    """φ(xn)/un, or 1 when either norm is 0 (or not a positive number); capped at max_ratio."""
-    ratio = float(phi(xn)) / un if (xn > 0 and un > 0) else 1.0
+        ratio = c · φ(xn) / (un + λ xn + ε)     if xn > 0 and un > 0
+        ratio = 1                               otherwise (a zero norm; NaN > 0 is false too)
+        ratio ← min(ratio, max_ratio)           if ``max_ratio`` is given (timm ``trust_clip``)
+
+    The terms not given drop out. Algorithm 1 (LARS, u = m) and Algorithm 2 (LAMB, u = r + λx)
+    use φ(‖x‖)/‖u‖; You, Gitman & Ginsburg 2017 (timm ``Lars``, torch-optimizer ``LARS``) use
+    c‖x‖/(‖g‖ + λ‖x‖ + ε) and optax 0.2.x ``lars`` c‖x‖/(‖g + λx‖ + ε). ``phi`` None is the
+    identity. This is the only trust ratio of the NumPy backend (the reference and
+    ``lamb_ref.numpy_inplace``); the JAX twin is ``lamb_ref._layers.trust_ratio``.
+    """
+    ratio = 1.0
+    if xn > 0 and un > 0:
+        num = xn if phi is None else float(phi(xn))
+        if coefficient is not None:
+            num = coefficient * num
+        den = un
+        if weight_decay is not None:
+            den = den + weight_decay * xn
+        if eps is not None:
+            den = den + eps
+        ratio = num / den
     if max_ratio is not None:
         ratio = min(ratio, max_ratio)
     return ratio

@@ -7,13 +7,13 @@ backends name the same leaf ``dense/kernel``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from lamb_ref import _checks
-from lamb_ref.masks import as_name_mask
 
 
 def _walk(tree: Any, path: tuple[str, ...], out: list[tuple[str, Any]]) -> Any:
@@ -69,25 +69,12 @@ def arrays(tree: Any, what: str) -> tuple[list[str], list[np.ndarray], Callable]
     return names, arrs, rebuild
 
 
-def resolve_mask(spec: Any, params: Any, names: list[str], what: str) -> list[bool]:
-    """Turn a mask spec (see ``lamb_ref.masks``) into one bool per leaf."""
-    _checks.mask_spec(what, spec)
-    if spec is None:
-        return [True] * len(names)
-    if isinstance(spec, bool | np.bool_):
-        return [bool(spec)] * len(names)
-    name_mask = as_name_mask(spec)
-    if name_mask is not None:
-        return [name_mask(n) for n in names]
-    if callable(spec):
-        spec = spec(params)
-    mnames, leaves, _ = flatten(spec)
-    _checks.same_structure(mnames, names, what=what, other="params")
-    out = []
-    for n, leaf in zip(mnames, leaves, strict=True):
-        if not isinstance(leaf, bool | np.bool_):
-            raise _checks.HyperparameterError(
-                f"{what} leaf {n!r} is {leaf!r}; mask leaves must be Python bools"
-            )
-        out.append(bool(leaf))
-    return out
+def named_leaves(tree: Any) -> tuple[list[str], list[Any]]:
+    """The leaves of a tree and their names, in :func:`flatten` order."""
+    names, leaves, _ = flatten(tree)
+    return names, leaves
+
+
+# One bool per leaf from a mask spec (see ``lamb_ref.masks``): the shared
+# :func:`lamb_ref._checks.resolve_mask`, reading pytree masks with this module's walker.
+resolve_mask = functools.partial(_checks.resolve_mask, flatten=named_leaves)

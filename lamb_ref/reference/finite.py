@@ -18,12 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from lamb_ref._checks import NonFiniteGradientError
 from lamb_ref.reference import _tree
 from lamb_ref.reference._common import Optimizer
-
-
-class NonFiniteGradientError(FloatingPointError):
-    """A gradient leaf holds NaN or Inf."""
 
 
 def check_finite(grads: Any) -> None:

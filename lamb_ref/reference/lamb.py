@@ -16,22 +16,6 @@ import numpy as np
 from lamb_ref import _checks
 from lamb_ref.reference import _common, _tree
 
-BIAS_CORRECTION_MODES = ("moments", "step_size", "none")
-
-
-def check_lamb_hyperparameters(
-    learning_rate, b1, b2, eps, weight_decay, phi, trust_norm, weight_decay_mask, trust_ratio_mask
-) -> None:
-    _checks.learning_rate(learning_rate)
-    _checks.beta("b1", b1)
-    _checks.beta("b2", b2)
-    _checks.nonnegative("eps", eps)
-    _checks.nonnegative("weight_decay", weight_decay)
-    _checks.phi(phi)
-    _checks.trust_norm(trust_norm)
-    _checks.mask_spec("weight_decay_mask", weight_decay_mask)
-    _checks.mask_spec("trust_ratio_mask", trust_ratio_mask)
-
 
 def lamb_family(
     learning_rate: Any,
@@ -66,7 +50,7 @@ def lamb_family(
         max_trust_ratio: cap on the trust ratio (timm ``trust_clip``: 1).
         max_grad_norm: global-norm clip ĝ = g / max(‖g‖/c, 1) before the moments (timm, apex).
     """
-    check_lamb_hyperparameters(
+    _checks.lamb_hyperparameters(
         learning_rate,
         b1,
         b2,
@@ -77,7 +61,7 @@ def lamb_family(
         weight_decay_mask,
         trust_ratio_mask,
     )
-    _checks.choice("bias_correction", bias_correction, BIAS_CORRECTION_MODES)
+    _checks.choice("bias_correction", bias_correction, _checks.BIAS_CORRECTION_MODES)
     if max_grad_norm is not None:
         _checks.positive("max_grad_norm", max_grad_norm)
     if max_trust_ratio is not None:
@@ -122,11 +106,14 @@ def lamb_family(
             else:
                 x_tilde = x
                 u = r + weight_decay * x if wd_on[i] else r
-            ratio = (
-                _common.trust_ratio(x_tilde, u, phi_fn, trust_norm, max_trust_ratio)
-                if adapt_on[i]
-                else 1.0
-            )
+            ratio = 1.0
+            if adapt_on[i]:  # φ(‖x̃‖)/‖u‖, capped at max_trust_ratio
+                ratio = _common.trust_ratio(
+                    _common.layer_norm(x_tilde, trust_norm),
+                    _common.layer_norm(u, trust_norm),
+                    phi_fn,
+                    max_trust_ratio,
+                )
             ms.append(m)
             vs.append(v)
             updates.append(((x_tilde - x) - step * ratio * u).astype(x.dtype))

@@ -1,4 +1,7 @@
-"""LARS in NumPy: the LAMB paper's Algorithm 1, the 2017 original, and optax's form."""
+"""LARS in NumPy: the LAMB paper's Algorithm 1 (Section 3), the 2017 original, and optax's form.
+
+All three take their trust ratio from :func:`lamb_ref.reference._common.trust_ratio`.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +11,6 @@ import numpy as np
 
 from lamb_ref import _checks
 from lamb_ref.reference import _common, _tree
-
-
-def _check(learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask) -> None:
-    _checks.learning_rate(learning_rate)
-    _checks.beta("momentum", momentum)
-    _checks.nonnegative("weight_decay", weight_decay)
-    _checks.mask_spec("weight_decay_mask", weight_decay_mask)
-    _checks.mask_spec("trust_ratio_mask", trust_ratio_mask)
-
-
-def _check_2017(trust_coefficient, eps, nesterov) -> None:
-    _checks.positive("trust_coefficient", trust_coefficient)
-    _checks.nonnegative("eps", eps)
-    _checks.flag("nesterov", nesterov)
 
 
 def _momentum_state(params: Any) -> dict:
@@ -73,7 +62,9 @@ def lars(
         momentum: β1 in [0, 1); the momentum is dampened, with weight decay inside it.
         weight_decay: λ ≥ 0.  phi, trust_norm, masks: as in :func:`lamb`.
     """
-    _check(learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask)
+    _checks.lars_hyperparameters(
+        learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask
+    )
     _checks.phi(phi)
     _checks.trust_norm(trust_norm)
     phi_fn = _common.phi_function(phi)
@@ -82,7 +73,10 @@ def lars(
     def layer_step(g, x, buf, eta, wd_on, adapt_on):
         d = g + weight_decay * x if wd_on else g
         m = b1 * buf + (1 - b1) * d
-        ratio = _common.trust_ratio(x, m, phi_fn, trust_norm) if adapt_on else 1.0
+        ratio = 1.0
+        if adapt_on:  # φ(‖x‖)/‖m‖
+            xn, mn = _common.layer_norm(x, trust_norm), _common.layer_norm(m, trust_norm)
+            ratio = _common.trust_ratio(xn, mn, phi_fn)
         return -eta * ratio * m, m
 
     return _momentum_optimizer(layer_step, learning_rate, weight_decay_mask, trust_ratio_mask)
@@ -109,16 +103,19 @@ def lars_2017(
 
     The learning rate multiplies after the momentum buffer (PyTorch SGD).
     """
-    _check(learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask)
-    _check_2017(trust_coefficient, eps, nesterov)
+    _checks.lars_hyperparameters(
+        learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask
+    )
+    _checks.lars_2017_hyperparameters(trust_coefficient, eps, nesterov)
 
     def layer_step(g, x, buf, eta, wd_on, adapt_on):
         lam = weight_decay if wd_on else 0.0
         tau = 1.0
-        if adapt_on:
+        if adapt_on:  # c‖x‖/(‖g‖ + λ_i‖x‖ + ε)
             xn, gn = _common.layer_norm(x, "l2"), _common.layer_norm(g, "l2")
-            if xn > 0 and gn > 0:
-                tau = trust_coefficient * xn / (gn + lam * xn + eps)
+            tau = _common.trust_ratio(
+                xn, gn, None, coefficient=trust_coefficient, weight_decay=lam, eps=eps
+            )
         d = tau * (g + lam * x)
         b = momentum * buf + d
         return -eta * (d + momentum * b if nesterov else b), b
@@ -137,7 +134,7 @@ def optax_lars(
     weight_decay_mask: Any = None,
     trust_ratio_mask: Any = None,
 ) -> _common.Optimizer:
-    """``optax.lars``: the trust denominator is the norm of the decayed gradient.
+    """``optax.lars`` (optax 0.2.x): the trust denominator is the norm of the decayed gradient.
 
         d = g + λ x                           (where weight decay applies)
         τ = c ‖x‖ / (‖d‖ + ε)                 (τ = 1 if ‖x‖ = 0 or ‖d‖ = 0, or not adapted)
@@ -145,16 +142,17 @@ def optax_lars(
 
     The learning rate is applied before the momentum buffer.
     """
-    _check(learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask)
-    _check_2017(trust_coefficient, eps, nesterov)
+    _checks.lars_hyperparameters(
+        learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask
+    )
+    _checks.lars_2017_hyperparameters(trust_coefficient, eps, nesterov)
 
     def layer_step(g, x, buf, eta, wd_on, adapt_on):
         d = g + weight_decay * x if wd_on else g
         tau = 1.0
-        if adapt_on:
+        if adapt_on:  # c‖x‖/(‖d‖ + ε)
             xn, dn = _common.layer_norm(x, "l2"), _common.layer_norm(d, "l2")
-            if xn > 0 and dn > 0:
-                tau = trust_coefficient * xn / (dn + eps)
+            tau = _common.trust_ratio(xn, dn, None, coefficient=trust_coefficient, eps=eps)
         s = -eta * tau * d
         b = s + momentum * buf
         return (s + momentum * b if nesterov else b), b

@@ -1,7 +1,7 @@
 """N-LAMB and NN-LAMB in NumPy (the paper's Appendix D, Algorithms 3 and 4).
 
-Provenance: these boxes are **recalled, not confirmed** against the paper (PAPER.md §4.5 is
-tagged [R]). They are transcribed as recorded there, including v̂ = β2 v_t/(1-β2^t) in N-LAMB.
+Provenance: these boxes are **recalled, not confirmed** against the paper (Appendix D; see
+``docs/paper.md``). They are transcribed as recorded, including v̂ = β2 v_t/(1-β2^t) in N-LAMB.
 β1^t (and β2^t in NN-LAMB) denote a per-step schedule, as in Nadam (Dozat 2016); with a
 constant schedule the products Π β1^i reduce to powers.
 """
@@ -17,13 +17,10 @@ from lamb_ref import _checks
 from lamb_ref.reference import _common, _tree
 
 
-def _schedule(name: str, constant: float, schedule: Callable | None) -> Callable[[int], float]:
+def _schedule(constant: float, schedule: Callable | None) -> Callable[[int], float]:
+    """β^t: the schedule (checked by ``_checks.nesterov_lamb_hyperparameters``) or the constant."""
     if schedule is None:
         return lambda t: constant
-    if not callable(schedule):
-        raise _checks.HyperparameterError(
-            f"{name}={schedule!r} is invalid: expected None or a callable step -> beta"
-        )
     return lambda t: float(np.asarray(schedule(t)))
 
 
@@ -42,15 +39,11 @@ def _nesterov_lamb(
     weight_decay_mask,
     trust_ratio_mask,
 ) -> _common.Optimizer:
-    _checks.learning_rate(learning_rate)
-    _checks.beta("b1", b1)
-    _checks.beta("b2", b2)
-    _checks.nonnegative("eps", eps)
-    _checks.nonnegative("weight_decay", weight_decay)
-    _checks.phi(phi)
-    _checks.trust_norm(trust_norm)
-    beta1 = _schedule("b1_schedule", b1, b1_schedule)
-    beta2 = _schedule("b2_schedule", b2, b2_schedule)
+    _checks.nesterov_lamb_hyperparameters(
+        learning_rate, b1, b2, eps, weight_decay, phi, trust_norm, b1_schedule, b2_schedule
+    )
+    beta1 = _schedule(b1, b1_schedule)
+    beta2 = _schedule(b2, b2_schedule)
     phi_fn = _common.phi_function(phi)
 
     def init(params: Any) -> dict:
@@ -87,7 +80,13 @@ def _nesterov_lamb(
                 v_hat = b2 * v / (1 - b2**t)
             r = m_hat / (np.sqrt(v_hat) + eps)
             u = r + weight_decay * x if wd_on[i] else r
-            ratio = _common.trust_ratio(x, u, phi_fn, trust_norm) if adapt_on[i] else 1.0
+            ratio = (
+                _common.trust_ratio(
+                    _common.layer_norm(x, trust_norm), _common.layer_norm(u, trust_norm), phi_fn
+                )
+                if adapt_on[i]
+                else 1.0
+            )
             ms.append(m)
             vs.append(v)
             updates.append((-eta * ratio * u).astype(x.dtype))

@@ -1,6 +1,7 @@
-"""In-place twins of the NumPy reference steps (``update`` followed by ``apply_updates``).
+"""The NumPy fast path: in-place twins of the reference steps (``update`` + ``apply_updates``).
 
-The reference optimizers are the specification: functional, one expression per line of the
+Not part of the specification (:mod:`lamb_ref.reference`), which it is tested against. The
+reference optimizers are the specification: functional, one expression per line of the
 algorithm box, a new array for every intermediate. On a BERT-sized model that is dozens of full
 copies of the parameters per step. The steps here do the same arithmetic - the same NumPy
 operations on the same operands in the same order, so the results are the same bits - but
@@ -8,7 +9,8 @@ operations on the same operands in the same order, so the results are the same b
 * write the new parameters and moments into the arrays they replace (``out=``),
 * go through each layer in blocks of ``BLOCK`` entries, so every intermediate is a small
   scratch array that stays in cache and is reused (nothing is allocated per step),
-* accumulate the layer norms block by block exactly as :func:`_common.layer_norm` does,
+* accumulate the layer norms block by block exactly as :func:`_common.layer_norm` does, and take
+  the trust ratio from them with the reference's own :func:`_common.trust_ratio`,
 * spread the blocks of a layer over a few threads (NumPy releases the GIL in its loops).
 
 Per step and layer the memory traffic is then what the algorithm needs: LAMB reads g, x, m, v
@@ -17,7 +19,9 @@ every step here equals the reference's ``update`` + ``apply_updates`` exactly.
 
 Usage (the arrays of ``params`` and ``state`` are overwritten; none may share memory)::
 
-    opt = make("lamb", learning_rate=1e-3, weight_decay=0.01)
+    from lamb_ref import numpy_inplace
+
+    opt = numpy_inplace.make("lamb", learning_rate=1e-3, weight_decay=0.01)
     state = opt.init(params)
     opt.step(params, state, grads)
 """
@@ -251,7 +255,7 @@ def lamb_family(
             ratio = 1.0
             if adapt_on[i]:
                 xn, un = _norms(parts, trust_norm)
-                ratio = _common.ratio_of_norms(xn, un, phi_fn, max_trust_ratio)
+                ratio = _common.trust_ratio(xn, un, phi_fn, max_trust_ratio)
             scale = step_size * ratio
 
             def second(b: slice, i=i, x=x, u_all=u_all, scale=scale) -> None:
@@ -321,9 +325,7 @@ def lars(
                 )
 
             parts = _map(first, x.size)
-            ratio = (
-                _common.ratio_of_norms(*_norms(parts, trust_norm), phi_fn) if adapt_on[i] else 1.0
-            )
+            ratio = _common.trust_ratio(*_norms(parts, trust_norm), phi_fn) if adapt_on[i] else 1.0
             scale = -eta * ratio
 
             def second(b: slice, x=x, buf=buf, scale=scale) -> None:
@@ -399,10 +401,10 @@ def lars_2017(
 
         def update(b: slice, norms) -> None:
             tau = 1.0
-            if norms is not None:
-                xn, gn = norms
-                if xn > 0 and gn > 0:
-                    tau = trust_coefficient * xn / (gn + lam * xn + eps)
+            if norms is not None:  # c‖x‖/(‖g‖ + λ_i‖x‖ + ε)
+                tau = _common.trust_ratio(
+                    *norms, None, coefficient=trust_coefficient, weight_decay=lam, eps=eps
+                )
             xb, mb = x[b], buf[b]
             a, c, _, _ = _scratch(x.dtype, xb.size)
             # d = τ (g + λx),   b = μ b + d,   x ← x - η (d + μ b | b)
@@ -450,10 +452,8 @@ def optax_lars(
 
         def update(b: slice, norms) -> None:
             tau = 1.0
-            if norms is not None:
-                xn, dn = norms
-                if xn > 0 and dn > 0:
-                    tau = trust_coefficient * xn / (dn + eps)
+            if norms is not None:  # c‖x‖/(‖d‖ + ε)
+                tau = _common.trust_ratio(*norms, None, coefficient=trust_coefficient, eps=eps)
             xb, mb = x[b], buf[b]
             a, c, _, _ = _scratch(x.dtype, xb.size)
             # s = -η τ d,   b = s + μ b,   x ← x + (s + μ b | b)
@@ -535,6 +535,6 @@ _FAMILIES = {
 
 
 def make(name: str, **hyperparameters: Any) -> InplaceOptimizer:
-    """The in-place step of variant ``name`` (see :mod:`lamb_ref.variants`)."""
+    """The in-place step of variant ``name`` (see ``docs/variants.md``)."""
     family, kwargs = resolve(name, hyperparameters)
     return _FAMILIES[family](**kwargs)
