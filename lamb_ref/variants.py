@@ -1,7 +1,7 @@
 """Named variants, JAX backend: ``make(name, **hyperparameters)`` → ``GradientTransformation``.
 
 ``NAMES`` lists them; ``SPECS[name]`` gives the library and version each reproduces, its
-defaults and how it differs from the paper (the README's variant table is generated from it).
+defaults and how it differs from the paper (docs/variants.md's table is generated from it).
 """
 
 from __future__ import annotations
