@@ -1,12 +1,13 @@
-"""Large-batch comparison suites (issue 6): the optimizer table (Tables 6/7), validation loss vs
+"""Large-batch comparison suites: the optimizer table (Tables 6/7), validation loss vs
 accuracy (Appendix H) and steps to target vs batch size (Shallue et al.; Nado et al.).
 
 The smoke profiles run once (module fixture, one shared result cache, so the loss-vs-accuracy
-experiment reuses the optimizer table's runs) and must give well-formed tables and claims. The
-claims are then checked on small hand-made tables, each with a reproducing and a
-non-reproducing case, and the figures are drawn from fixtures cut from a default-profile run
-(``tests/data/figures/lb_*.csv``: the whole optimizer-table and steps-to-target summaries; the
-loss-vs-accuracy history of seed 0 at η ∈ {0.01, 0.1, 1}, every other evaluation).
+experiment reuses the optimizer table's runs) and must give well-formed tables and claims, every
+row from its declaration (rule and negative control). The claims are then checked on small
+hand-made tables, each with a reproducing and a non-reproducing case, and the figures are drawn
+from fixtures cut from a default-profile run (``tests/data/figures/lb_*.csv``: the whole
+optimizer-table and steps-to-target summaries; the loss-vs-accuracy history of seed 0 at
+η ∈ {0.01, 0.1, 1}, every other evaluation).
 """
 
 from __future__ import annotations
@@ -65,9 +66,12 @@ def test_smoke_tables_and_claims_are_well_formed(smoke):
         assert set(fig.COLUMNS) <= set(tables[fig.TABLE].columns)
         assert claims and all(isinstance(c, Claim) for c in claims)
         to_frame(claims)  # unique ids
+        mod.EXPERIMENT.check_claims(claims)  # one row per declaration, with the declared rule
+        assert set(tables) == set(mod.EXPERIMENT.tables)
         for c in claims:
             assert c.verdict in VERDICTS
             assert c.evidence.strip() and c.figure == fig.NAME == mod.FIGURE
+            assert c.control.startswith(("failed: ", "held: "))
         fig.make(tables[fig.TABLE]).clear()  # the real smoke tables draw too
 
 
@@ -123,10 +127,19 @@ def _verdicts(claims) -> dict[str, str]:
     return {c.claim_id: c.verdict for c in claims}
 
 
+def _controls(claims) -> dict[str, str]:
+    """claim id -> the control's outcome word (failed / held)."""
+    return {c.claim_id: c.control.split(":", 1)[0] for c in claims}
+
+
 def test_optimizer_table_claims():
     base = {"momentum": 0.97, "adagrad": 0.96, "adam": 0.965, "adamw": 0.968}
-    v = _verdicts(lb_optimizer_table.claims({"lb_optimizer_table": _grid({**base, "lamb": 0.975})}))
+    claims = lb_optimizer_table.claims({"lb_optimizer_table": _grid({**base, "lamb": 0.975})})
+    lb_optimizer_table.EXPERIMENT.check_claims(claims)
+    v = _verdicts(claims)
     assert v == {"lb_table7_lamb_competitive": "reproduced", "lb_table7_lamb_best": "reproduced"}
+    # AdaGrad in LAMB's place is 1.5 points behind, momentum in LAMB's place is not first
+    assert set(_controls(claims).values()) == {"failed"}
     near = 0.97 - lb_optimizer_table.COMPETITIVE_MARGIN / 2
     v = _verdicts(lb_optimizer_table.claims({"lb_optimizer_table": _grid({**base, "lamb": near})}))
     assert v == {"lb_table7_lamb_competitive": "reproduced", "lb_table7_lamb_best": "partially"}
@@ -164,8 +177,11 @@ def test_loss_vs_accuracy_claims():
             ("lamb", 0.1): [(1.4, 0.96), (1.5, 0.95), (1.3, 0.97)],
         }
     )
-    (c,) = lb_loss_vs_accuracy.claims({"lb_loss_vs_accuracy": disc})
+    claims = lb_loss_vs_accuracy.claims({"lb_loss_vs_accuracy": disc})
+    lb_loss_vs_accuracy.EXPERIMENT.check_claims(claims)
+    (c,) = claims
     assert c.verdict == "reproduced" and "momentum η=0.01" in c.evidence
+    assert c.control.startswith("failed: ")  # accuracies re-assigned by loss: no discordance
     # every run: lower loss ↔ higher accuracy
     conc = _history(
         {
@@ -212,21 +228,24 @@ def _steps_runs(steps: dict[str, list[float]], batches=(16, 64, 256, 1024)) -> p
 
 def test_steps_to_target_claims():
     regimes = [800, 200, 60, 50]  # slope −1 then −0.13
-    v = _verdicts(
-        lb_steps_to_target.claims(
-            {
-                "lb_steps_to_target": _steps_runs(
-                    dict.fromkeys(lb_steps_to_target.OPTIMIZERS, regimes)
-                )
-            }
-        )
-    )
-    assert v == {"lb_scaling_regimes": "reproduced", "lb_nado_equal_budget": "reproduced"}
+    equal = _steps_runs(dict.fromkeys(lb_steps_to_target.OPTIMIZERS, regimes))
+    claims = lb_steps_to_target.claims({"lb_steps_to_target": equal})
+    lb_steps_to_target.EXPERIMENT.check_claims(claims)
+    assert _verdicts(claims) == {
+        "lb_scaling_regimes": "reproduced",
+        "lb_nado_equal_budget": "reproduced",
+    }
+    # reversed batch labels lose both regimes; every optimizer equally fast, so even the
+    # slowest one passes the Nado rule: its control cannot fail on these data
+    assert _controls(claims) == {"lb_scaling_regimes": "failed", "lb_nado_equal_budget": "held"}
     linear = [800, 200, 50, 12.5]  # perfect scaling all the way: no diminishing returns
     slow = [800, 200, 60, 100]  # Nesterov/Adam need 2x LAMB's steps at the largest batch
     table = _steps_runs({"lamb": regimes, "nesterov": linear, "adam": slow, "lars": linear})
-    v = _verdicts(lb_steps_to_target.claims({"lb_steps_to_target": table}))
+    claims = lb_steps_to_target.claims({"lb_steps_to_target": table})
+    v = _verdicts(claims)
     assert v["lb_scaling_regimes"] == "partially"  # LAMB and Adam yes, Nesterov and LARS no
+    assert v["lb_nado_equal_budget"] == "partially"  # Nesterov fast, Adam 2x slow
+    assert _controls(claims)["lb_nado_equal_budget"] == "failed"  # Adam, the slowest, fails
     table = _steps_runs({"lamb": regimes, "nesterov": slow, "adam": slow})
     v = _verdicts(lb_steps_to_target.claims({"lb_steps_to_target": table}))
     assert v["lb_nado_equal_budget"] == "not_reproduced"

@@ -1,11 +1,12 @@
-"""The large-batch scaling suites (issue 6, group "scaling"): lb_batch_scaling, lb_lars_vs_lamb,
+"""The large-batch scaling suites (the "scaling" group): lb_batch_scaling, lb_lars_vs_lamb,
 lb_adamw_tuning and lb_mixed_batch.
 
 * The smoke profile of all four runs once (one shared result cache, as ``paper_reproduce.py``
   uses it) and gives well-formed tables and claims; the AdamW-tuning suite reuses the batch-
   scaling suite's LAMB runs from the cache.
 * Each ``claims`` gives the right verdict on small hand-made tables, reproducing and not
-  (booleans as the strings CSV gives back).
+  (booleans as the strings CSV gives back), every row from its declaration (rule and negative
+  control; :mod:`tests.test_lb_claim_specs` for the controls' flips).
 * Each figure renders under Agg from a fixture cut from the default profile's tables
   (``tests/data/figures/lb_*.csv``) and shows the series it promises.
 """
@@ -25,6 +26,7 @@ import pytest
 from experiments.cache import Cache
 from experiments.reproduction.claims import VERDICTS, Claim
 from experiments.reproduction.protocol import Context
+from experiments.reproduction.registry import EXPERIMENTS
 from experiments.reproduction.suites import (
     _lb_scaling,
     lb_adamw_tuning,
@@ -82,11 +84,15 @@ def test_smoke_tables_and_claims_are_well_formed(smoke, name):
     assert len(messages) == units  # one progress call per config
     assert claims and all(isinstance(c, Claim) for c in claims)
     assert len({c.claim_id for c in claims}) == len(claims)
+    exp = EXPERIMENTS[name]
+    assert set(exp.tables) == TABLES[name]
+    exp.check_claims(claims)  # one row per declaration, with the declared rule
     for c in claims:
         assert c.verdict in VERDICTS
         assert c.evidence.strip() and "table lb_" in c.evidence
         assert c.figure == FIGURES[name].NAME == name
         assert c.source.strip() and c.statement.strip()
+        assert c.control.startswith(("failed: ", "held: "))
 
 
 def test_smoke_runs_are_consistent(smoke):
@@ -145,12 +151,20 @@ def _verdicts(claims) -> dict[str, str]:
     return {c.claim_id: c.verdict for c in claims}
 
 
+def _controls(claims) -> dict[str, str]:
+    """claim id -> the control's outcome word (failed / held)."""
+    return {c.claim_id: c.control.split(":", 1)[0] for c in claims}
+
+
 def test_batch_scaling_claims_reproduced():
     rule = _rule({("lamb", "smallest"): FLAT, ("lamb", "largest"): FLAT,
                   ("adamw", "smallest"): DROP, ("adamw", "largest"): FLAT})  # fmt: skip
-    v = _verdicts(lb_batch_scaling.claims({"lb_batch_scaling_rule": rule}))
-    assert v == {"table1_lamb_flat": "reproduced", "table1_adamw_degrades": "reproduced",
-                 "table1_steps_halve": "reproduced"}  # fmt: skip
+    claims = lb_batch_scaling.claims({"lb_batch_scaling_rule": rule})
+    lb_batch_scaling.EXPERIMENT.check_claims(claims)
+    assert _verdicts(claims) == {"table1_lamb_flat": "reproduced",
+                                 "table1_adamw_degrades": "reproduced",
+                                 "table1_steps_halve": "reproduced"}  # fmt: skip
+    assert set(_controls(claims).values()) == {"failed"}
 
 
 def test_batch_scaling_claims_not_reproduced():
@@ -184,8 +198,11 @@ def _ll_tables(lamb_loss: float, lars_loss: float, std: float, diverged: dict) -
 
 def test_lars_vs_lamb_claims():
     t = _ll_tables(5.9, 6.2, 0.02, {("lars", 32, 3.0): 7, ("lars", 512, 3.0): 5})
-    v = _verdicts(lb_lars_vs_lamb.claims(t))
-    assert v == {"table2_lamb_beats_lars": "reproduced", "table2_lars_diverges_first": "reproduced"}
+    claims = lb_lars_vs_lamb.claims(t)
+    lb_lars_vs_lamb.EXPERIMENT.check_claims(claims)
+    assert _verdicts(claims) == {"table2_lamb_beats_lars": "reproduced",
+                                 "table2_lars_diverges_first": "reproduced"}  # fmt: skip
+    assert set(_controls(claims).values()) == {"failed"}  # swapped, neither holds
     t = _ll_tables(6.2, 5.9, 0.02, {("lamb", 32, 3.0): 7, ("lars", 512, 3.0): 5})
     v = _verdicts(lb_lars_vs_lamb.claims(t))
     assert v == {"table2_lamb_beats_lars": "not_reproduced",
@@ -195,6 +212,8 @@ def test_lars_vs_lamb_claims():
     assert _verdicts(claims) == {"table2_lamb_beats_lars": "partially",
                                  "table2_lars_diverges_first": "partially"}  # fmt: skip
     assert "LARS earlier at 1 of 1" in claims[1].evidence
+    # equal within error bars / equal onsets: swapping the optimizers changes nothing
+    assert set(_controls(claims).values()) == {"held"}
     none = _verdicts(lb_lars_vs_lamb.claims(_ll_tables(5.9, 6.2, 0.02, {})))
     assert none["table2_lars_diverges_first"] == "not_applicable"  # nothing diverged: no order
 
@@ -210,13 +229,21 @@ def _grid(adamw_best: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-ADAMW_CASES = [(0.90, "reproduced"), (0.955, "partially"), (0.99, "not_reproduced")]
+# (best AdamW accuracy, verdict, control): the swapped claim (LAMB worse than AdamW) fails only
+# where AdamW is worse outside error bars
+ADAMW_CASES = [
+    (0.90, "reproduced", "failed"),
+    (0.955, "partially", "held"),
+    (0.99, "not_reproduced", "held"),
+]
 
 
-@pytest.mark.parametrize(("adamw_best", "verdict"), ADAMW_CASES)
-def test_adamw_tuning_claim(adamw_best, verdict):
-    (claim,) = lb_adamw_tuning.claims({"lb_adamw_tuning_grid": _grid(adamw_best)})
-    assert claim.verdict == verdict
+@pytest.mark.parametrize(("adamw_best", "verdict", "control"), ADAMW_CASES)
+def test_adamw_tuning_claim(adamw_best, verdict, control):
+    claims = lb_adamw_tuning.claims({"lb_adamw_tuning_grid": _grid(adamw_best)})
+    lb_adamw_tuning.EXPERIMENT.check_claims(claims)
+    (claim,) = claims
+    assert claim.verdict == verdict and claim.control.startswith(f"{control}: ")
     assert "warmup 0.1·T" in claim.evidence and "η = 0.08" in claim.evidence
 
 
@@ -237,8 +264,11 @@ def test_mixed_batch_claims():
     finals = {(0.1, False): [0.9, 0.92, 0.91], (0.1, True): [0.7, 0.71, 0.7],
               (0.2, False): [1.9, 1.8, 1.9], (0.2, True): [0.8, 0.8, 0.81]}  # fmt: skip
     runs = _mixed(spikes, finals)
-    v = _verdicts(lb_mixed_batch.claims({"lb_mixed_batch_runs": runs}))
-    assert v == {"mixed_batch_spike": "reproduced", "mixed_batch_final": "reproduced"}
+    claims = lb_mixed_batch.claims({"lb_mixed_batch_runs": runs})
+    lb_mixed_batch.EXPERIMENT.check_claims(claims)
+    assert _verdicts(claims) == {"mixed_batch_spike": "reproduced",
+                                 "mixed_batch_final": "reproduced"}  # fmt: skip
+    assert set(_controls(claims).values()) == {"failed"}  # the re-warmed run never worse
     # no spike without re-warm-up at the first η (loss keeps falling): only partially
     spikes[(0.1, False)] = [0.95, 0.96, 0.95]
     finals[(0.2, False)] = [0.8, 0.8, 0.81]

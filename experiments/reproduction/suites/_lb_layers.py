@@ -2,9 +2,9 @@
 ``lb_smoothness``): the networks, their base LAMB/LARS configurations and profile sizes.
 
 The three suites train the same small networks with the same base settings, so runs that differ
-only in traced fields (learning rate, warmup, seed) share one compiled step (PAPER.md §4.1 setup
-in miniature: warmup, then η_t = η_0(1 − t/T); weight decay 0.01 with the authors' exclusions
-of biases and LayerNorm from decay and from the trust ratio):
+only in traced fields (learning rate, warmup, seed) share one compiled step (the paper's common
+setup of Section 4 in miniature: warmup, then η_t = η_0(1 − t/T); weight decay 0.01 with the
+authors' exclusions of biases and LayerNorm from decay and from the trust ratio):
 
 * ``digits/mlp``, ``digits/cnn``: scikit-learn's 8x8 digits at B = 256 (a sixth of the 1437
   training images: a large batch for this data set), 10 epochs in the default profile;
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from experiments.reproduction.protocol import Context
+from experiments.reproduction.protocol import Context, Grid
 from experiments.training import TrainConfig
 
 NETS = ("digits/mlp", "digits/cnn", "mlm/bert")
@@ -48,14 +48,27 @@ def net_name(task: str, model: str) -> str:
     return f"{task}/{model}"
 
 
+# The base configuration's sizes per profile: seeds, epochs per task, evaluations per run.
+GRID = Grid(
+    smoke={"seeds": 2, "epochs_digits": 3.0, "epochs_mlm": 1.0, "n_evals": 4},
+    default={"seeds": 3, "epochs_digits": 10.0, "epochs_mlm": 2.0, "n_evals": 8},
+    full={"seeds": 5, "epochs_digits": 30.0, "epochs_mlm": 8.0, "n_evals": 16},
+)
+
+
+def grid_with(**extra: dict) -> Grid:
+    """A suite's :class:`Grid`: :data:`GRID` with the suite's own sizes per profile added (or
+    replacing a shared name the suite does not use through :func:`base`)."""
+    return Grid(**{p: {**getattr(GRID, p), **extra[p]} for p in ("smoke", "default", "full")})
+
+
 def seeds(ctx: Context) -> tuple[int, ...]:
-    return tuple(range(ctx.pick(2, 3, 5)))
+    return tuple(range(ctx.sizes(GRID).seeds))
 
 
 def epochs(ctx: Context, task: str) -> float:
-    if task == "mlm":
-        return ctx.pick(1.0, 2.0, 8.0)
-    return ctx.pick(3.0, 10.0, 30.0)
+    sizes = ctx.sizes(GRID)
+    return sizes.epochs_mlm if task == "mlm" else sizes.epochs_digits
 
 
 def base(ctx: Context, net: str, optimizer: str, seed: int, **changes) -> TrainConfig:
@@ -73,6 +86,6 @@ def base(ctx: Context, net: str, optimizer: str, seed: int, **changes) -> TrainC
         epochs=ep,
         warmup_epochs=ep / 10,  # a tenth of the budget, as the paper's 32K BERT row (Table 4)
         seed=seed,
-        n_evals=ctx.pick(4, 8, 16),
+        n_evals=ctx.sizes(GRID).n_evals,
     )
     return dataclasses.replace(config, **changes) if changes else config

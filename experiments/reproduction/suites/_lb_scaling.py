@@ -21,7 +21,7 @@ import pandas as pd
 
 from experiments.reproduction.claims import as_bool  # noqa: F401 - used by the lb_* suites as lb.as_bool
 
-# λ = 0.01 for every decayed optimizer: the paper's default (PAPER.md §4.9, Appendix H).
+# λ = 0.01 for every decayed optimizer: the paper's default (Appendix H).
 WEIGHT_DECAY = 0.01
 # Linear-epoch warmup, anchored where the paper states it: 1/5 of the run at the largest batch
 # (Table 4: 32K warms up for 0.2·15625 = 3125 steps; the same step count at every batch size).

@@ -1,4 +1,5 @@
-"""Shared pieces of the large-batch training suites: cached runs and their tables.
+"""Shared pieces of the large-batch training suites: cached runs and their tables, and the way
+their claims judge a negative control.
 
 A training run is a unit of work: its tables (history, trust ratios) and summary are cached
 under the run's config, so an interrupted ``paper_reproduce.py`` resumes without retraining
@@ -17,11 +18,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from experiments.reproduction.claims import control_outcome
 from experiments.reproduction.protocol import Context
 from experiments.training import TrainConfig, enable_compilation_cache, train_many
 
 # Bump when a change to the training code changes results (enters every cache key).
 TRAINING_CACHE_VERSION = 1
+# Verdicts from the most to the least favourable to a claim (not_applicable: nothing judged).
+_RANK = {"reproduced": 2, "partially": 1, "not_reproduced": 0, "not_applicable": -1}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,3 +123,18 @@ def mean_std(df: pd.DataFrame, by: list[str], value: str) -> pd.DataFrame:
     """Mean, standard deviation (ddof = 1) and count of ``value`` over seeds, per ``by``."""
     g = df.groupby(by, dropna=False)[value]
     return g.agg(mean="mean", std="std", n="count").reset_index()
+
+
+def control_result(claim_verdict: str, control_verdict: str, what: str) -> str:
+    """The ``control`` column of an lb claim whose negative control was judged by the claim's own
+    rule (``control_verdict``: that rule's verdict on the control variant, ``what``: the variant).
+
+    The control fails, as it must, when the rule rejects the variant (``not_reproduced``) or gives
+    it a less favourable verdict than the data got; it holds when the variant earns at least the
+    data's verdict: the check could not tell the data from a variant where the claim is false. A
+    control with nothing to judge (``not_applicable``) holds: it was not shown able to fail.
+    """
+    if control_verdict == "not_applicable":
+        return control_outcome(False, f"{what}: nothing to judge it on, so not shown to fail")
+    failed = control_verdict == "not_reproduced" or _RANK[control_verdict] < _RANK[claim_verdict]
+    return control_outcome(failed, f"{what}: {control_verdict} (the claim: {claim_verdict})")

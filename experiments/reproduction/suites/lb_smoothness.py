@@ -1,5 +1,6 @@
 """Per-layer smoothness and gradient noise along LAMB training on real networks, and what they
-mean for the theorems' bounds (PAPER.md §3.1-3.5, §6 table of measurable quantities).
+mean for the theorems' bounds (Section 3: Theorems 1-3 and the L_avg vs L_∞ discussion;
+Appendix C).
 
 At a few checkpoints of a LAMB run (the suites' base configuration, :mod:`._lb_layers`) on the
 digits MLP/CNN and the tiny BERT, :mod:`experiments.training.smoothness` estimates per layer
@@ -50,10 +51,10 @@ import numpy as np
 import pandas as pd
 import sympy as sp
 
-from experiments.reproduction.claims import Claim, verdict_from_fraction
+from experiments.reproduction.claims import Claim, ClaimSpec, verdict_from_fraction
 from experiments.reproduction.protocol import Context, Experiment
 from experiments.reproduction.suites import _lb_layers
-from experiments.reproduction.suites._training import cache_dir
+from experiments.reproduction.suites._training import cache_dir, control_result
 from experiments.training import enable_compilation_cache, optimizers, smoothness, tasks, train_many
 from lamb_ref.tree import leaf_names
 from theory import THEOREMS, comparisons
@@ -62,7 +63,7 @@ FIGURE = "lb_smoothness"
 VERSION = 1  # bump when the measurement changes (enters the cache key)
 THEOREM_ORDER = ("sgd", "lars", "lamb_beta2_zero", "lamb_beta2_pos")
 LAYERWISE = ("lars", "lamb_beta2_zero")  # the bounds that pay L_avg instead of L_∞
-BETA2 = 0.999  # the paper's β2 (PAPER.md §4.1)
+BETA2 = 0.999  # the paper's β2 (Section 4 setup)
 # L_i of a leaf whose loss is flat in it (a key bias: softmax is shift-invariant) is 0 up to
 # rounding (~1e-14); the theorems need L_i > 0, so L_i is floored at this fraction of L_∞ — it
 # changes L_avg by < h·1e-9 relative.
@@ -70,21 +71,56 @@ L_FLOOR_REL = 1e-9
 G_EXAMPLES = 32  # per-example gradients per checkpoint for G
 
 
+# The profiles' sizes: networks and measurement sizes (power-iteration steps, the Hessian
+# batch's multiplier, noise batches, reference batches and their size, checkpoints per run), and
+# the shared base configuration's (_lb_layers.GRID).
+GRID = _lb_layers.grid_with(
+    smoke={
+        "nets": ("digits/mlp",),
+        "iters": 5,
+        "hessian_batch_factor": 1,
+        "noise_batches": 4,
+        "reference_batches": 2,
+        "reference_batch_size": 128,
+        "checkpoints": 2,
+    },
+    default={
+        "nets": _lb_layers.NETS,
+        "iters": 10,
+        "hessian_batch_factor": 1,
+        "noise_batches": 8,
+        "reference_batches": 4,
+        "reference_batch_size": 256,
+        "checkpoints": 3,
+    },
+    full={
+        "nets": _lb_layers.NETS,
+        "iters": 30,
+        "hessian_batch_factor": 4,
+        "noise_batches": 16,
+        "reference_batches": 8,
+        "reference_batch_size": 512,
+        "checkpoints": 5,
+    },
+)
+
+
 def nets(ctx: Context) -> tuple[str, ...]:
-    return ctx.pick(("digits/mlp",), _lb_layers.NETS, _lb_layers.NETS)
+    return ctx.sizes(GRID).nets
 
 
 def settings(ctx: Context, net: str) -> dict:
     """Measurement sizes: power-iteration steps, batches, checkpoints per run."""
     bert = net == "mlm/bert"
+    g = ctx.sizes(GRID)
     return {
-        "iters": ctx.pick(5, 10, 30),
-        "hessian_batch": (32 if bert else 256) * ctx.pick(1, 1, 4),
+        "iters": g.iters,
+        "hessian_batch": (32 if bert else 256) * g.hessian_batch_factor,
         "noise_batch": 32,
-        "noise_batches": ctx.pick(4, 8, 16),
-        "reference_batches": ctx.pick(2, 4, 8),
-        "reference_batch_size": ctx.pick(128, 256, 512),
-        "checkpoints": ctx.pick(2, 3, 5),
+        "noise_batches": g.noise_batches,
+        "reference_batches": g.reference_batches,
+        "reference_batch_size": g.reference_batch_size,
+        "checkpoints": g.checkpoints,
     }
 
 
@@ -252,63 +288,121 @@ def _ms(x: pd.Series) -> str:
     return f"{x.mean():.3g} ± {sd:.2g} (n={len(x)})"
 
 
+HETEROGENEITY_SPEC = ClaimSpec(
+    claim_id="lb_smoothness_heterogeneity",
+    source="Section 3 (discussion of Theorems 2-3: L_avg vs L_∞)",
+    statement="On real networks (digits MLP/CNN, tiny BERT) the local per-layer smoothness is "
+    "heterogeneous enough that L_∞/L_avg exceeds the curvature-term crossover 2(α_u/α_l)² (= 2 "
+    "for constant φ) where the layer-wise bounds' 4a²ΔL_avg/T beats SGD's 2ΔL_∞/T",
+    table="lb_smoothness_bounds",
+    metric="per net, φ constant, LARS rows: mean over profiled seeds of r_L = L_∞/L_avg (local "
+    "L_i, floored at 1e-9 L_∞) and of the noiseless crossover 2(α_u/α_l)²",
+    rule="a net counts when mean r_L > mean crossover; reproduced if every net counts, "
+    "partially if some do",
+    threshold_reason="no tuned threshold: the crossover 2(α_u/α_l)² is where the bounds' "
+    "curvature terms 4a²ΔL_avg/T and 2ΔL_∞/T are equal (a = α_u/α_l), derived from the bounds",
+    control="the same rule against the φ = identity crossover (α_l, α_u = the smallest and "
+    "largest weight norm seen), where the layer-wise bounds pay (α_u/α_l)², must not earn the "
+    "claim's verdict",
+    figure=FIGURE,
+)
+FAVOUR_SPEC = ClaimSpec(
+    claim_id="lb_smoothness_bounds_favour_layerwise",
+    source="Theorems 1-3 (Section 3: L_avg vs L_∞)",
+    statement="With the measured L_i and σ_i (noise included) the LARS and LAMB (β2 = 0) bounds "
+    "are smaller than SGD's on real networks (φ constant, the most favourable α_u/α_l), i.e. "
+    "real networks sit in the regime where the theorems favour layer-wise methods",
+    table="lb_smoothness_bounds",
+    metric="per (net, method ∈ LARS, LAMB β2 = 0), φ constant: mean over profiled seeds of "
+    "bound / SGD's bound with the measured constants",
+    rule="a (net, method) counts when its mean ratio < 1; reproduced if every one does, "
+    "partially if some do",
+    threshold_reason="1 is the statement itself (the layer-wise bound smaller than SGD's)",
+    control="the same rule on the φ = identity rows (bounds with the measured weight-norm range "
+    "α_u/α_l, the practical φ) must not earn the claim's verdict",
+    figure=FIGURE,
+)
+CLAIM_SPECS = (HETEROGENEITY_SPEC, FAVOUR_SPEC)
+
+
+def _above_crossover(rows: pd.DataFrame) -> tuple[int, int]:
+    """The rule of HETEROGENEITY_SPEC on one φ setting's rows: (nets above, nets)."""
+    n_net = n_het = 0
+    for _, g in rows.groupby("net") if len(rows) else []:
+        lars = g[g["theorem"] == "lars"]
+        n_net += 1
+        n_het += lars["r_L"].mean() > lars["r_L_crossover_noiseless"].mean()
+    return int(n_het), n_net
+
+
+def _below_sgd(rows: pd.DataFrame) -> tuple[int, int]:
+    """The rule of FAVOUR_SPEC on one φ setting's rows: ((net, method) below 1, pairs)."""
+    n_pair = n_win = 0
+    for _, t in rows.groupby(["net", "theorem"]) if len(rows) else []:
+        n_pair += 1
+        n_win += t["ratio_to_sgd"].mean() < 1
+    return int(n_win), n_pair
+
+
 def claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
     """From ``lb_smoothness_bounds``: is r_L above the crossovers on each net (φ constant)?"""
     df = tables.get("lb_smoothness_bounds", pd.DataFrame())
     const = df[(df["phi"] == "constant") & df["theorem"].isin(LAYERWISE)] if len(df) else df
     ident = df[(df["phi"] == "identity_range") & df["theorem"].isin(LAYERWISE)] if len(df) else df
-    source = "PAPER.md §3.4-3.5 (L_avg vs L_∞); §6 measurable quantities"
     het_parts, bound_parts = [], []
-    n_net = n_het = n_pair = n_win = 0
     for net, g in const.groupby("net") if len(const) else []:
         lars = g[g["theorem"] == "lars"]
-        n_net += 1
-        ok = lars["r_L"].mean() > lars["r_L_crossover_noiseless"].mean()
-        n_het += ok
         het_parts.append(
             f"{net}: r_L = {_ms(lars['r_L'])}, h = {int(lars['h'].iloc[0])} "
             f"(L_∞ = {_ms(lars['L_inf'])}, L_avg = {_ms(lars['L_avg'])}) vs crossover "
             f"{lars['r_L_crossover_noiseless'].mean():g}"
         )
         for thm, t in g.groupby("theorem"):
-            n_pair += 1
-            win = t["ratio_to_sgd"].mean() < 1
-            n_win += win
             i = ident[(ident["net"] == net) & (ident["theorem"] == thm)]["ratio_to_sgd"]
             bound_parts.append(
                 f"{net} {thm}: bound/SGD = {_ms(t['ratio_to_sgd'])}, r_L* = "
                 f"{_ms(t['r_L_crossover'])} (with φ = identity's α range: "
                 f"{i.mean():.3g})"
             )
+    n_het, n_net = _above_crossover(const)
+    n_win, n_pair = _below_sgd(const)
+    c_het, c_net = _above_crossover(ident)
+    c_win, c_pair = _below_sgd(ident)
     scope = (
         "local estimates at LAMB checkpoints (power iteration on one batch; lower bounds on the "
         "global L_i); f_gap = initial loss (f* ≥ 0); mean ± std over profiled seeds; "
         "table lb_smoothness_bounds (per layer: lb_smoothness)"
     )
     empty = "no rows in table lb_smoothness_bounds"
+    het_verdict = verdict_from_fraction(n_het, n_net)
+    win_verdict = verdict_from_fraction(n_win, n_pair)
+    crossovers = (
+        ident[ident["theorem"] == "lars"].groupby("net")["r_L_crossover_noiseless"].mean()
+        if len(ident)
+        else pd.Series(dtype=float)
+    )
     return [
-        Claim(
-            "lb_smoothness_heterogeneity",
-            source,
-            "On real networks (digits MLP/CNN, tiny BERT) the local per-layer smoothness is "
-            "heterogeneous enough that L_∞/L_avg exceeds the curvature-term crossover "
-            "2(α_u/α_l)² (= 2 for constant φ) where the layer-wise bounds' 4a²ΔL_avg/T beats "
-            "SGD's 2ΔL_∞/T",
-            verdict_from_fraction(n_het, n_net),
+        HETEROGENEITY_SPEC.judge(
+            het_verdict,
             ("; ".join(het_parts) + f"; {n_het}/{n_net} nets above; " + scope) if n_net else empty,
-            FIGURE,
+            control_result(
+                het_verdict,
+                verdict_from_fraction(c_het, c_net),
+                "r_L against the φ = identity crossover ("
+                + ", ".join(f"{n} {v:.3g}" for n, v in crossovers.items())
+                + f"): {c_het}/{c_net} nets above",
+            ),
         ),
-        Claim(
-            "lb_smoothness_bounds_favour_layerwise",
-            source,
-            "With the measured L_i and σ_i (noise included) the LARS and LAMB (β2 = 0) bounds "
-            "are smaller than SGD's on real networks (φ constant, the most favourable α_u/α_l), "
-            "i.e. real networks sit in the regime where the theorems favour layer-wise methods",
-            verdict_from_fraction(n_win, n_pair),
+        FAVOUR_SPEC.judge(
+            win_verdict,
             ("; ".join(bound_parts) + f"; {n_win}/{n_pair} (net, method) below 1; " + scope)
             if n_pair
             else empty,
-            FIGURE,
+            control_result(
+                win_verdict,
+                verdict_from_fraction(c_win, c_pair),
+                f"the φ = identity rows: {c_win}/{c_pair} (net, method) below 1",
+            ),
         ),
     ]
 
@@ -320,4 +414,8 @@ EXPERIMENT = Experiment(
     run=run,
     units=units,
     claims=claims,
+    claim_specs=CLAIM_SPECS,
+    tables=("lb_smoothness", "lb_smoothness_bounds"),
+    figure=FIGURE,
+    grid=GRID,
 )
