@@ -105,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     done = {}
     for name in (bar := tqdm(names, desc=f"experiments ({args.profile})", unit="exp")):
         bar.set_postfix_str(name)
-        done |= sweep.run([name], args.profile, out, force=args.force, mesh=mesh)
+        done |= sweep.run(
+            [name], args.profile, out, force=args.force, mesh=mesh, compilation_cache=True
+        )
     ids: dict[str, list[str]] = {}
     claims = sweep.collect_claims(out, ids)
     drawn = figures.render_all(out / "tables", out / "figures")

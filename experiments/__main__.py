@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "run":
         names = args.names or list(registry.EXPERIMENTS)
-        done = sweep.run(names, args.profile, args.out)
+        done = sweep.run(names, args.profile, args.out, compilation_cache=True)
         for name, entry in done.items():
             how = "cached" if entry["cached"] else f"{entry['seconds']:.1f} s"
             print(f"{name}: {how} -> {', '.join(entry['tables'])}")

@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from experiments.cache import Cache, atomic_write_text
 from experiments.reproduction import claims as claims_mod
 from experiments.reproduction.registry import EXPERIMENTS, Context
+from experiments.training import enable_compilation_cache
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
@@ -104,8 +105,13 @@ def run(
     show_progress: bool = True,
     force: bool = False,
     mesh=None,
+    compilation_cache: bool = False,
 ) -> dict[str, dict]:
     """Run experiments ``names`` under ``profile``, skipping those already finished.
+
+    ``compilation_cache`` keeps XLA's compiled programs on disk under ``out/cache/training/xla``
+    (JAX's persistent compilation cache, a process-wide setting: entry points opt in, library
+    callers and tests leave it off).
 
     An experiment finished under the same profile and code fingerprint (``manifest.json``) is not
     rerun unless ``force``; an interrupted one restarts and reuses its cached units. Training
@@ -117,6 +123,8 @@ def run(
         raise ValueError(f"experiment(s) {unknown} unknown: expected some of {list(EXPERIMENTS)}")
     out = Path(out)
     cache = Cache(out / "cache")
+    if compilation_cache:
+        enable_compilation_cache(out / "cache" / "training" / "xla")
     fingerprint = code_fingerprint()
     done: dict[str, dict] = {}
     for name in names:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from experiments.reproduction.claims import control_outcome
 from experiments.reproduction.protocol import Context
-from experiments.training import TrainConfig, enable_compilation_cache, train_many
+from experiments.training import TrainConfig, train_many
 
 # Bump when a change to the training code changes results (enters every cache key).
 TRAINING_CACHE_VERSION = 1
@@ -92,8 +92,6 @@ def run_configs(
             ctx.progress(f"{label or tag}: {c.optimizer} B={c.batch_size} (cached)")
     if todo:
         where = cache_dir(ctx)
-        if where is not None:
-            enable_compilation_cache(str(Path(where) / "xla"))
         results = train_many([configs[i] for i in todo], cache_dir=where, mesh=ctx.mesh)
         for i, r in zip(todo, results, strict=True):
             obj = _to_json(r)

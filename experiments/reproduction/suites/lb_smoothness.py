@@ -43,7 +43,6 @@ import dataclasses
 import functools
 import json
 import math
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -55,7 +54,7 @@ from experiments.reproduction.claims import Claim, ClaimSpec, verdict_from_fract
 from experiments.reproduction.protocol import Context, Experiment
 from experiments.reproduction.suites import _lb_layers
 from experiments.reproduction.suites._training import cache_dir, control_result
-from experiments.training import enable_compilation_cache, optimizers, smoothness, tasks, train_many
+from experiments.training import optimizers, smoothness, tasks, train_many
 from lamb_ref.tree import leaf_names
 from theory import THEOREMS, comparisons
 
@@ -182,8 +181,6 @@ def _measure(ctx: Context, net: str) -> dict:
     """Train the net's LAMB runs (every seed) and profile each at evenly spaced checkpoints."""
     s = settings(ctx, net)
     where = cache_dir(ctx)
-    if where is not None:
-        enable_compilation_cache(str(Path(where) / "xla"))
     results = train_many(configs(ctx, net), cache_dir=where, mesh=ctx.mesh)
     rows, meta = [], []
     for r in results:
