@@ -45,7 +45,7 @@ def test_factor_matches_the_closed_form():
         np.testing.assert_allclose(
             bias_correction.factor(t, b1, b2), _closed_form(t, b1, b2), rtol=IDENTITY_REL
         )
-    # the values PAPER.md §4.6 derives, to the digits it gives
+    # the values docs/paper.md derives for Appendix E, to the digits it gives
     assert bias_correction.factor(1, 0.9, 0.999) == pytest.approx(
         np.sqrt(0.001) / 0.1, rel=IDENTITY_REL
     )
@@ -91,6 +91,11 @@ def test_warmup_claim_on_default_sizes_is_partially(tables):
     assert 1650 <= t90 <= 1680  # exact crossing is t = 1660; the grid is 0.5 % apart there
     assert quoted.verdict == "reproduced"
     to_frame([warm, quoted])  # valid ids and verdicts
+    bias_correction.EXPERIMENT.check_claims([warm, quoted])  # rows of the declared specs
+    # the controls: the factor read backwards is no warmup, and the quoted values set against
+    # the wrong checkpoints fall outside the tolerance
+    assert warm.control.startswith("failed:") and "not_applicable" in warm.control
+    assert quoted.control.startswith("failed:")
 
 
 def _with_paper_rows(df: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
@@ -129,6 +134,8 @@ def test_verdicts_follow_the_numbers(tables):
 def test_experiment_entry():
     exp = bias_correction.EXPERIMENT
     assert exp.name == "bias_correction" and exp.claims is bias_correction.claims
+    assert exp.claim_specs == bias_correction.SPECS and exp.grid is bias_correction.GRID
+    assert exp.tables == ("bias_correction",) and exp.figure == "bias_correction"
     smoke = bias_correction.run(Context("smoke"))["bias_correction"]
     assert len(smoke) < 1500  # closed form on a grid: a small table
     assert {c.verdict for c in bias_correction.claims({"bias_correction": _roundtrip(smoke)})} == {

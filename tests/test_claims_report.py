@@ -25,20 +25,34 @@ def _validation(rows):
     return pd.DataFrame([{**base, **r} for r in rows])
 
 
+RULE, CONTROL = "reproduced if x ≤ 1", "failed: x ≤ 0.5 is rejected"
+
+
 def test_claim_rejects_unknown_verdict_and_empty_fields():
     with pytest.raises(ValueError, match="verdict='maybe'"):
-        claims_api.Claim("a", "s", "t", "maybe", "e")
+        claims_api.Claim("a", "s", "t", "maybe", "e", "", RULE, CONTROL)
     with pytest.raises(ValueError, match="evidence"):
-        claims_api.Claim("a", "s", "t", "reproduced", " ")
+        claims_api.Claim("a", "s", "t", "reproduced", " ", "", RULE, CONTROL)
+    with pytest.raises(ValueError, match="rule"):
+        claims_api.Claim("a", "s", "t", "reproduced", "e", "", " ", CONTROL)
+    with pytest.raises(ValueError, match="control"):
+        claims_api.Claim("a", "s", "t", "reproduced", "e", "", RULE, "")
+    # a control outcome starts with failed:, held: or none:
+    with pytest.raises(ValueError, match="must start with"):
+        claims_api.Claim("a", "s", "t", "reproduced", "e", "", RULE, "ok: it failed")
 
 
 def test_to_frame_has_design_columns_and_rejects_duplicate_ids():
-    c = claims_api.Claim("a", "s", "t", "reproduced", "e", "fig")
+    c = claims_api.Claim("a", "s", "t", "reproduced", "e", "fig", RULE, CONTROL)
     df = claims_api.to_frame([c])
     assert tuple(df.columns) == claims_api.COLUMNS
+    assert claims_api.COLUMNS[-2:] == ("rule", "control")
+    assert df.loc[0, "rule"] == RULE and df.loc[0, "control"] == CONTROL
     claims_api.validate_frame(df)
     with pytest.raises(ValueError, match="duplicate"):
         claims_api.to_frame([c, c])
+    with pytest.raises(ValueError, match="columns"):
+        claims_api.validate_frame(df.drop(columns=["rule"]))
 
 
 @pytest.mark.parametrize(
@@ -105,6 +119,18 @@ def test_heterogeneity_claims_read_the_crossover():
     assert got["heterogeneity_measured_advantage"].verdict == "not_reproduced"
 
 
+FAKE_SPEC = claims_api.ClaimSpec(
+    claim_id="fake_claim",
+    source="toolkit (test)",
+    statement="three rows",
+    table="fake_table",
+    metric="number of rows",
+    rule="reproduced if the table has 3 rows",
+    threshold_reason="the fake run writes 3",
+    control="none: a test experiment",
+)
+
+
 def _fake_experiment(calls):
     def run(ctx):
         calls.append(ctx.profile)
@@ -113,18 +139,17 @@ def _fake_experiment(calls):
 
     def claims(tables):
         n = len(tables["fake_table"])
-        return [
-            claims_api.Claim(
-                "fake_claim",
-                "test",
-                "three rows",
-                claims_api.verdict_from_fraction(n, 3),
-                f"{n} rows",
-                "",
-            )
-        ]
+        return [FAKE_SPEC.judge(claims_api.verdict_from_fraction(n, 3), f"{n} rows")]
 
-    return registry.Experiment("fake", "a test experiment", run, lambda ctx: 1, claims)
+    return registry.Experiment(
+        "fake",
+        "a test experiment",
+        run,
+        lambda ctx: 1,
+        claims,
+        claim_specs=(FAKE_SPEC,),
+        tables=("fake_table",),
+    )
 
 
 def test_manifest_skips_finished_experiments_and_reruns_on_profile_change(tmp_path, monkeypatch):
@@ -144,7 +169,9 @@ def test_manifest_skips_finished_experiments_and_reruns_on_profile_change(tmp_pa
     assert manifest["fake"]["tables"] == ["fake_table.csv"]
     claims = sweep.collect_claims(tmp_path)
     claims_api.validate_frame(claims)
-    assert claims.set_index("claim_id").loc["fake_claim", "verdict"] == "reproduced"
+    row = claims.set_index("claim_id").loc["fake_claim"]
+    assert row["verdict"] == "reproduced"
+    assert row["rule"] == FAKE_SPEC.rule_text() and row["control"] == "none: a test experiment"
 
 
 def test_code_fingerprint_is_stable():
@@ -154,10 +181,20 @@ def test_code_fingerprint_is_stable():
 def test_report_lists_every_claim_and_embeds_figures(tmp_path):
     claims = claims_api.to_frame(
         [
-            claims_api.Claim("c1", "Theorem 2", "bound | holds", "reproduced", "3/3 rows", "rate"),
-            claims_api.Claim("c2", "§6 item 6", "advantage", "not_reproduced", "0/8 rows", ""),
+            claims_api.Claim(
+                "c1", "Theorem 2", "bound | holds", "reproduced", "3/3 rows", "rate",
+                "ratio ≤ 1 | on every row", "failed: 1/3 rows satisfy the halved bound",
+            ),
+            claims_api.Claim(
+                "c2", "Section 3", "advantage", "not_reproduced", "0/8 rows", "",
+                "wins on every row", "held: the swapped comparison passes too",
+            ),
+            claims_api.Claim(
+                "c3", "toolkit (golden data)", "agrees", "reproduced", "2/2 cases", "",
+                "every case agrees", "none: external recordings",
+            ),
         ]
-    )
+    )  # fmt: skip
     (tmp_path / "figures").mkdir()
     (tmp_path / "figures" / "rate.png").write_bytes(b"\x89PNG fake")
     figs = {
@@ -172,5 +209,15 @@ def test_report_lists_every_claim_and_embeds_figures(tmp_path):
     assert "`c1`" in md and "`c2`" in md and "bound \\| holds" in md
     assert "![rate](figures/rate.png)" in md and "missing table other" in md
     assert "python paper_reproduce.py" in md and "| jax |" in md and "| git |" in md
+    # the rule and the control of every claim, with the control's outcome in the table
+    assert "| claim | source | statement | verdict | evidence | control | figure |" in md
+    assert "failed (as required)" in md and "held: cannot discriminate" in md
+    assert "  - Rule: ratio ≤ 1 | on every row" in md
+    assert "  - Control (held): the swapped comparison passes too" in md
+    assert "  - Control (none): external recordings" in md
+    assert "Negative controls: 1 failed as required, 1 held" in md
     html = (tmp_path / "report.html").read_text()
     assert "data:image/png;base64," in html and "not_reproduced" in html
+    assert "<b>Rule:</b> wins on every row" in html
+    assert "<b>Control (failed):</b> 1/3 rows satisfy the halved bound" in html
+    assert "<th>control</th>" in html

@@ -50,6 +50,13 @@ def test_paper_reproduce_smoke_writes_every_output(tmp_path):
     claims = pd.read_csv(tmp_path / "claims.csv", keep_default_na=False)
     claims_api.validate_frame(claims)
     assert set(claims["figure"]) - {""} <= set(figures.FIGURES)
+    # every row carries its declared rule and its control's outcome
+    specs = {s.claim_id: s for e in registry.EXPERIMENTS.values() for s in e.claim_specs}
+    for r in claims.itertuples():
+        spec = next(s for c, s in specs.items() if r.claim_id.startswith(c))
+        assert r.rule == spec.rule_text(), r.claim_id
+        assert r.control.split(":")[0] in claims_api.CONTROL_OUTCOMES, r.claim_id
+        assert spec.has_control == (not r.control.startswith("none:")), r.claim_id
     for fig in figures.FIGURES:
         for ext in ("png", "pdf"):
             assert (tmp_path / "figures" / f"{fig}.{ext}").stat().st_size > 0, (fig, ext)
@@ -61,6 +68,8 @@ def test_paper_reproduce_smoke_writes_every_output(tmp_path):
     report = (tmp_path / "REPORT.md").read_text()
     for cid in claims["claim_id"]:
         assert f"`{cid}`" in report, cid
+    assert "## Rules and controls" in report
+    assert report.count("  - Rule: ") == report.count("  - Control (") == len(claims)
     assert "python paper_reproduce.py --profile smoke" in report
     assert "data:image/png;base64," in (tmp_path / "report.html").read_text()
 

@@ -1,6 +1,7 @@
 """The claim-by-claim report: ``REPORT.md`` and a self-contained ``report.html``.
 
-Both are built from the same inputs: ``claims.csv`` (verdicts derived from the tables), the
+Both are built from the same inputs: ``claims.csv`` (verdicts derived from the tables, each with
+its pre-registered rule and the outcome of its negative control), the
 figures rendered from those tables, ``manifest.json`` (what ran, under which profile, how long)
 and the environment (package versions, device, git SHA). The report only formats; every number
 in it comes from a table.
@@ -20,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from experiments.cache import atomic_write_text
-from experiments.reproduction.claims import VERDICTS
+from experiments.reproduction.claims import CONTROL_OUTCOMES, VERDICTS
 
 PROFILE_NOTE = {
     "smoke": "smoke (CI sizes: a check that everything runs; its verdicts are not evidence)",
@@ -29,6 +30,12 @@ PROFILE_NOTE = {
 }
 PACKAGES = ("numpy", "scipy", "jax", "jaxlib", "optax", "sympy", "pandas", "matplotlib")
 MARK = {"reproduced": "✅", "partially": "🟡", "not_reproduced": "❌", "not_applicable": "➖"}
+# The control column's first word, as shown in the claims table.
+CONTROL_NOTE = {
+    "failed": "failed (as required)",
+    "held": "held: cannot discriminate",
+    "none": "none",
+}
 
 
 def environment(root: Path) -> dict[str, str]:
@@ -74,6 +81,29 @@ def verdict_counts(claims: pd.DataFrame) -> dict[str, int]:
     return {v: int((claims["verdict"] == v).sum()) if len(claims) else 0 for v in VERDICTS}
 
 
+def control_word(control: object) -> str:
+    """``failed``, ``held`` or ``none``: the outcome a control column starts with."""
+    word = str(control).split(":", 1)[0].strip()
+    return word if word in CONTROL_OUTCOMES else "none"
+
+
+def control_detail(control: object) -> str:
+    """The control column without its leading outcome word."""
+    text = str(control)
+    head, sep, rest = text.partition(":")
+    return rest.strip() if sep and head.strip() in CONTROL_OUTCOMES else text
+
+
+def controls_line(claims: pd.DataFrame) -> str:
+    """How many negative controls failed (as they must), held, or were not applicable."""
+    words = [control_word(c) for c in claims["control"]] if len(claims) else []
+    return (
+        f"Negative controls: {words.count('failed')} failed as required, "
+        f"{words.count('held')} held (the check could not tell the variant from the claim), "
+        f"{words.count('none')} none applicable."
+    )
+
+
 def profiles_line(manifest: dict) -> str:
     """Which profile(s) the experiments in this report ran under."""
     used = sorted({e["profile"] for e in manifest.values()})
@@ -82,6 +112,10 @@ def profiles_line(manifest: dict) -> str:
 
 def _md_cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_line(text: object) -> str:
+    return str(text).replace("\n", " ")
 
 
 def markdown(
@@ -103,19 +137,39 @@ def markdown(
         f"{len(claims)} claims: "
         + ", ".join(f"{MARK[v]} {counts[v]} {v.replace('_', ' ')}" for v in VERDICTS)
         + ". Verdicts are derived from the tables under `tables/` by each experiment's claim "
-        "function; a claim is never `reproduced` from runs outside its theorem's hypotheses.",
+        "function, by a rule declared before any run; a claim is never `reproduced` from runs "
+        "outside its theorem's hypotheses.",
+        "",
+        controls_line(claims),
         "",
         "## Claims",
         "",
-        "| claim | source | statement | verdict | evidence | figure |",
-        "|---|---|---|---|---|---|",
+        "| claim | source | statement | verdict | evidence | control | figure |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in claims.itertuples():
         fig = f"[{r.figure}](figures/{r.figure}.png)" if r.figure in figures else r.figure
         lines.append(
             f"| `{r.claim_id}` | {_md_cell(r.source)} | {_md_cell(r.statement)} | "
-            f"{MARK[r.verdict]} {r.verdict} | {_md_cell(r.evidence)} | {fig} |"
+            f"{MARK[r.verdict]} {r.verdict} | {_md_cell(r.evidence)} | "
+            f"{CONTROL_NOTE[control_word(r.control)]} | {fig} |"
         )
+    lines += [
+        "",
+        "## Rules and controls",
+        "",
+        "Each claim's rule (declared before the run, with its threshold and the reason for it) "
+        "and its negative control: a variant of the check that must fail. `failed` means the "
+        "check can tell the variant from the claim; `held` means it cannot, so the verdict says "
+        "less than it seems.",
+        "",
+    ]
+    for r in claims.itertuples():
+        lines += [
+            f"- `{r.claim_id}` ({MARK[r.verdict]} {r.verdict})",
+            f"  - Rule: {_md_line(r.rule)}",
+            f"  - Control ({control_word(r.control)}): {_md_line(control_detail(r.control))}",
+        ]
     lines += ["", "## Figures", ""]
     for name, info in figures.items():
         cited = ", ".join(f"`{c}`" for c in claims[claims["figure"] == name]["claim_id"])
@@ -148,7 +202,9 @@ _CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto
 line-height:1.4}table{border-collapse:collapse;font-size:0.9em}td,th{border:1px solid #ccc;
 padding:4px 6px;vertical-align:top}th{background:#f3f3f3}img{max-width:100%}
 .reproduced{background:#e7f6e7}.partially{background:#fff6d6}.not_reproduced{background:#fbe3e3}
-.not_applicable{background:#eee}code{font-size:0.95em}"""
+.not_applicable{background:#eee}code{font-size:0.95em}
+tr.detail td{font-size:0.85em;color:#444;border-top:none;padding-left:2em}
+.held{font-weight:bold;color:#a05a00}"""
 
 
 def html_report(
@@ -172,15 +228,25 @@ def html_report(
         + e(f"{len(claims)} claims: ")
         + ", ".join(f"{MARK[v]} {counts[v]} {e(v.replace('_', ' '))}" for v in VERDICTS)
         + ".</p>",
-        "<h2>Claims</h2><table><tr><th>claim</th><th>source</th><th>statement</th>"
-        "<th>verdict</th><th>evidence</th><th>figure</th></tr>",
+        f"<p>{e(controls_line(claims))}</p>",
+        "<h2>Claims</h2><p>Under each claim: its rule (declared before the run, with the "
+        "threshold's reason) and its negative control, a variant of the check that must fail "
+        "(<em>held</em>: the check could not tell the variant from the claim).</p>"
+        "<table><tr><th>claim</th><th>source</th><th>statement</th>"
+        "<th>verdict</th><th>evidence</th><th>control</th><th>figure</th></tr>",
     ]
     for r in claims.itertuples():
         fig = f"<a href='#fig-{e(r.figure)}'>{e(r.figure)}</a>" if r.figure in figures else ""
+        word = control_word(r.control)
         parts.append(
             f"<tr class='{e(r.verdict)}'><td><code>{e(r.claim_id)}</code></td>"
             f"<td>{e(r.source)}</td><td>{e(r.statement)}</td>"
-            f"<td>{MARK[r.verdict]} {e(r.verdict)}</td><td>{e(r.evidence)}</td><td>{fig}</td></tr>"
+            f"<td>{MARK[r.verdict]} {e(r.verdict)}</td><td>{e(r.evidence)}</td>"
+            f"<td class='{e(word)}'>{e(CONTROL_NOTE[word])}</td><td>{fig}</td></tr>"
+        )
+        parts.append(
+            f"<tr class='detail'><td colspan='7'><b>Rule:</b> {e(str(r.rule))}<br>"
+            f"<b>Control ({e(word)}):</b> {e(control_detail(r.control))}</td></tr>"
         )
     parts.append("</table><h2>Figures</h2>")
     for name, info in figures.items():

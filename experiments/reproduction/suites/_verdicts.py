@@ -1,11 +1,12 @@
 """Claims of the theorem-validation suites, each verdict derived from the suite's tables only.
 
-Every function takes ``{table_name: DataFrame}`` (the tables the suite wrote, read back from CSV)
-and returns :class:`experiments.reproduction.claims.Claim` rows. Validation rows enter a verdict
-only through
-:func:`experiments.reproduction.claims.in_hypothesis_rows`, so a run outside a theorem's hypotheses
-can never
-make its claim ``reproduced``.
+Each claim is declared at import as a :class:`experiments.reproduction.claims.ClaimSpec` (the
+``*_SPECS`` constants and :func:`bound_specs`); every function takes ``{table_name: DataFrame}``
+(the tables the suite wrote, read back from CSV) and returns one
+:class:`experiments.reproduction.claims.Claim` row per declaration, through
+:meth:`ClaimSpec.judge`, with the outcome of the declared negative control. Validation rows enter
+a verdict only through :func:`experiments.reproduction.claims.in_hypothesis_rows`, so a run outside
+a theorem's hypotheses can never make its claim ``reproduced``.
 """
 
 from __future__ import annotations
@@ -38,8 +39,11 @@ SLOPE_SLACK = 0.1
 HALVED_BOUND = 0.5
 # The rate control: a rate slower by this much in log-log slope (1/T vs 1/sqrt(T)).
 SLOWER_RATE = 0.5
-# "Orders of magnitude" across layers (PAPER.md §6 item 9): at least a factor of 10.
+# "Orders of magnitude" across layers (the paper's appendix trust-ratio figures): read as at least
+# one factor of 10, a round number, not derived.
 SPREAD_FACTOR = 10.0
+# "Competitive" with the best tuned baseline: within a factor 2, a round number, not derived.
+COMPETITIVE_FACTOR = 2.0
 
 
 def _fmt(x: float) -> str:
@@ -161,90 +165,174 @@ def rate_claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
     return out
 
 
+HETEROGENEITY_SPECS = (
+    ClaimSpec(
+        claim_id="heterogeneity_bound_crossover",
+        source="Section 3 (remarks after Theorems 2 and 3: L_avg vs L_∞) and Appendix C",
+        statement="The LARS/LAMB (β2 = 0) bounds are smaller than SGD's (η = 1/L_∞) when "
+        "L_∞/L_avg is large, and larger when curvature is uniform",
+        table="heterogeneity",
+        metric="wins_in_bound (the layer-wise explicit bound < SGD's) per in-hypothesis row, "
+        "ordered by r_L = L_∞/L_avg within each method",
+        rule="reproduced if, for every method, wins_in_bound is non-decreasing in r_L (one "
+        "crossover) and the rows hold both wins and losses; otherwise partially (never "
+        "not_reproduced: a missing crossover only downgrades to partially)",
+        threshold_reason="no numeric threshold: the claim is that a crossover exists and that "
+        "the bound wins on one side of it only; both sides must be seen to locate it",
+        control="the monotonicity test with the r_L order reversed within each method must "
+        "fail (a win pattern tied to L_∞/L_avg is non-decreasing one way only; a pattern that "
+        "passes both ways does not depend on r_L)",
+        figure="heterogeneity",
+    ),
+    ClaimSpec(
+        claim_id="heterogeneity_measured_advantage",
+        source="toolkit (inference from Section 3's L_avg vs L_∞ remark; the paper compares "
+        "bounds only)",
+        statement="With L_avg ≪ L_∞, LARS and LAMB at the theorem's η reach a smaller layer-wise "
+        "criterion than SGD at η = 1/L_∞",
+        table="heterogeneity",
+        metric="wins_in_measure (the layer-wise method's criterion < SGD's on that criterion, "
+        "means over seeds) on the in-hypothesis rows where wins_in_bound",
+        rule="reproduced if the layer-wise method wins in the measure on every row where its "
+        "bound wins, partially on some, not_reproduced on none (not_applicable if the bound "
+        "never wins)",
+        threshold_reason="a strict comparison of seed means with no margin: the claim is an "
+        "ordering; no margin was derived and seed noise is not taken into account (chosen for "
+        "simplicity)",
+        control="the same comparison on the rows where the bound does not win (curvature near "
+        "uniform) must not show the layer-wise method ahead on every row; otherwise its wins "
+        "would not be tied to L_avg ≪ L_∞",
+        figure="heterogeneity",
+    ),
+)
+
+
+def _monotone(df: pd.DataFrame, ascending: bool) -> bool:
+    """Per method, wins_in_bound is non-decreasing along r_L (sorted ``ascending``)."""
+    return all(
+        (
+            np.diff(as_bool(g.sort_values("r_L", ascending=ascending)["wins_in_bound"]).astype(int))
+            >= 0
+        ).all()
+        for _, g in df.groupby("method")
+    )
+
+
 def heterogeneity_claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
+    cross, measured = HETEROGENEITY_SPECS
     df = tables.get("heterogeneity", pd.DataFrame())
     df = df[as_bool(df["in_hypothesis"])] if len(df) else df
-    out = []
     if not len(df):
+        none = "no in-hypothesis rows in heterogeneity.csv"
         return [
-            Claim(
-                "heterogeneity_bound_crossover",
-                "PAPER.md §3.5",
-                "The layer-wise bounds beat SGD's when L_∞/L_avg is large",
-                "not_applicable",
-                "no in-hypothesis rows in heterogeneity.csv",
-                "heterogeneity",
-            )
+            spec.judge("not_applicable", none, control_outcome(False, "no rows to test it on"))
+            for spec in HETEROGENEITY_SPECS
         ]
     wb, wm = as_bool(df["wins_in_bound"]), as_bool(df["wins_in_measure"])
     # bound level: the layer-wise bound wins exactly above a crossover (monotone in r_L)
-    mono = all(
-        (np.diff(as_bool(g.sort_values("r_L")["wins_in_bound"]).astype(int)) >= 0).all()
-        for _, g in df.groupby("method")
-    )
     first = df[wb]["r_L"].min() if wb.any() else float("nan")
     last_loss = df[~wb]["r_L"].max() if (~wb).any() else float("nan")
-    out.append(
-        Claim(
-            "heterogeneity_bound_crossover",
-            "PAPER.md §3.4-3.5 (L_avg vs L_∞)",
-            "The LARS/LAMB (β2 = 0) bounds are smaller than SGD's (η = 1/L_∞) when L_∞/L_avg is "
-            "large, and larger when curvature is uniform",
+    mono = _monotone(df, ascending=True)
+    reversed_mono = _monotone(df, ascending=False)
+    out = [
+        cross.judge(
             "reproduced" if (mono and wb.any() and (~wb).any()) else "partially",
             f"bound wins for r_L ≥ {_fmt(first)}, loses for r_L ≤ {_fmt(last_loss)} "
             f"({int(wb.sum())}/{len(df)} rows win; r_L = {_fmt(df['r_L'].min())}.."
             f"{_fmt(df['r_L'].max())}, h = {int(df['h'].iloc[0])}, T = {int(df['T'].iloc[0])}); "
             "table heterogeneity.csv",
-            "heterogeneity",
+            control_outcome(
+                not reversed_mono,
+                "with r_L reversed the win pattern is "
+                + ("still non-decreasing" if reversed_mono else "no longer non-decreasing"),
+            ),
         )
-    )
+    ]
     top = df[df["r_L"] == df["r_L"].max()]
     ev = "; ".join(
         f"{r.method} at r_L = {_fmt(r.r_L)}: {_fmt(r.measure_layerwise)} vs SGD "
         f"{_fmt(r.measure_sgd)}"
         for r in top.itertuples()
     )
+    n_flat, n_flat_win = int((~wb).sum()), int(wm[~wb].sum())
     out.append(
-        Claim(
-            "heterogeneity_measured_advantage",
-            "PAPER.md §6 item 6",
-            "With L_avg ≪ L_∞, LARS and LAMB at the theorem's η reach a smaller layer-wise "
-            "criterion than SGD at η = 1/L_∞",
+        measured.judge(
             verdict_from_fraction(int(wm[wb].sum()), int(wb.sum())),
             f"measured wins where the bound wins: {int(wm[wb].sum())}/{int(wb.sum())} rows; "
             f"at the largest r_L: {ev} (criterion of the layer-wise method, means over seeds); "
             "table heterogeneity.csv",
-            "heterogeneity",
+            control_outcome(
+                n_flat > 0 and n_flat_win < n_flat,
+                f"the layer-wise method wins in the measure on {n_flat_win}/{n_flat} rows where "
+                "its bound does not win",
+            ),
         )
     )
     return out
+
+
+NOISE_DENSITY_SPEC = ClaimSpec(
+    claim_id="noise_density_layerwise",
+    source="Theorems 2 and 3 (noise terms ‖σ‖_1², ‖σ̃‖_1²) and Appendix C (ψ_σ)",
+    statement="At equal total noise ‖σ‖², LARS and LAMB (β2 = 0) do better when the noise is "
+    "concentrated in few layers than when it is spread (their bounds pay ‖σ‖_1²)",
+    table="noise_density",
+    metric="measure (the theorem's criterion, mean over seeds) of LARS and LAMB (β2 = 0), "
+    "concentrated vs spread layout, per (noise level, method) pair of in-hypothesis rows",
+    rule="reproduced if concentrated < spread in every pair, partially in some, not_reproduced "
+    "in none",
+    threshold_reason="a strict comparison of seed means with no margin: the bounds predict an "
+    "ordering (a noise term up to h times smaller), no margin was derived, and seed noise is not "
+    "taken into account (CIs are in the table)",
+    control="the comparison with the layouts swapped (spread < concentrated in every pair) "
+    "must fail",
+    figure="noise_density",
+)
 
 
 def noise_density_claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
     df = tables.get("noise_density", pd.DataFrame())
     df = df[as_bool(df["in_hypothesis"])] if len(df) else df
     layerwise = df[df["theorem"].isin(["lars", "lamb_beta2_zero"])] if len(df) else df
-    pairs, ok, parts = 0, 0, []
+    pairs, ok, swapped, parts = 0, 0, 0, []
     for (level, thm), g in layerwise.groupby(["noise_level", "theorem"]) if len(df) else []:
         conc = g[g["layout"] == "concentrated"]["measure"]
         spread = g[g["layout"] == "spread"]["measure"]
         if len(conc) and len(spread):
             pairs += 1
             ok += int(conc.iloc[0] < spread.iloc[0])
+            swapped += int(spread.iloc[0] < conc.iloc[0])
             parts.append(f"{thm} σ={_fmt(level)}: {_fmt(conc.iloc[0])} vs {_fmt(spread.iloc[0])}")
     return [
-        Claim(
-            "noise_density_layerwise",
-            "PAPER.md §3.5 (ψ_σ)",
-            "At equal total noise ‖σ‖², LARS and LAMB (β2 = 0) do better when the noise is "
-            "concentrated in few layers than when it is spread (their bounds pay ‖σ‖_1²)",
+        NOISE_DENSITY_SPEC.judge(
             verdict_from_fraction(ok, pairs),
             f"measured criterion concentrated < spread in {ok}/{pairs} (method, noise) pairs: "
             + "; ".join(parts)
             + "; table noise_density.csv",
-            "noise_density",
+            control_outcome(
+                pairs > 0 and swapped < pairs,
+                f"with the layouts swapped the ordering holds in {swapped}/{pairs} pairs",
+            ),
         )
     ]
+
+
+TIGHTNESS_SPEC = ClaimSpec(
+    claim_id="tightness_largest_ratio",
+    source="toolkit (explicit constants of Theorems 1-3)",
+    statement="How tight each explicit bound is: the largest measured/bound ratio found over "
+    "a grid and an adversarial search within the hypotheses is at most 1",
+    table="tightness_best",
+    metric="largest in-hypothesis measured/bound ratio per theorem, grid and adversarial search "
+    "together",
+    rule="reproduced if the largest ratio ≤ 1 for every theorem, partially for some, "
+    "not_reproduced for none",
+    threshold_reason="1 is the bound itself: a larger ratio is a violation; how far below 1 the "
+    "largest ratio stays is reported, not judged",
+    control="the same rule against the bound halved (largest ratio ≤ 0.5 for every theorem) "
+    "must fail: some bound must be tight within 2× on an instance found",
+    figure="tightness",
+)
 
 
 def tightness_claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
@@ -256,48 +344,120 @@ def tightness_claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
             f"{r.theorem}: {_fmt(r.ratio)} ({r.search}, {r.instance}, T = {int(r.T)})"
             for r in top.itertuples()
         )
+        halved = int((top["ratio"] <= HALVED_BOUND).sum())
         out.append(
-            Claim(
-                "tightness_largest_ratio",
-                "toolkit (explicit constants, PAPER.md §3)",
-                "How tight each explicit bound is: the largest measured/bound ratio found over "
-                "a grid and an adversarial search within the hypotheses is at most 1",
+            TIGHTNESS_SPEC.judge(
                 verdict_from_fraction(int((top["ratio"] <= 1).sum()), len(top)),
                 f"largest ratio per theorem: {ev}; table tightness_best.csv",
-                "tightness",
+                control_outcome(
+                    halved < len(top),
+                    f"{halved}/{len(top)} theorems also satisfy the halved bound (largest "
+                    f"ratio {_fmt(top['ratio'].max())})",
+                ),
+            )
+        )
+    else:
+        out.append(
+            TIGHTNESS_SPEC.judge(
+                "not_applicable",
+                "no rows in tightness_best.csv",
+                control_outcome(False, "no rows to test the halved bound on"),
             )
         )
     return out
+
+
+def _lemma_spec(claim_id: str, source: str, statement: str, metric: str) -> ClaimSpec:
+    return ClaimSpec(
+        claim_id=claim_id,
+        source=source,
+        statement=statement,
+        table="lemma_checks",
+        metric=metric,
+        rule="reproduced if the row holds (measured ≤ bound) on every in-hypothesis row, "
+        "partially on some, not_reproduced on none",
+        threshold_reason="the bound is the inequality itself, with no slack; the measured "
+        "side is a point estimate (its 95% interval is in the table, not used)",
+        control="the same rows against the bound halved (ratio ≤ 0.5 on every row) must fail: "
+        "a bound tight within 2× fails this",
+        figure="lemmas",
+    )
+
+
+LEMMA_SPECS = (
+    _lemma_spec(
+        "lemma_normalisation_bias",
+        "Theorem 2, proof (Appendix A): normalisation-bias step, explicit constant derived by "
+        "the toolkit",
+        "‖∇_i f‖·‖g/‖g‖ − ∇_i f/‖∇_i f‖‖ ≤ 2‖g − ∇_i f‖ (Theorem 2's proof), in expectation "
+        "≤ 2σ_i/√b",
+        "ratio = E[lhs] / (2σ_i/√b) on the worst layer, per (noise, batch size) row; holds",
+    ),
+    _lemma_spec(
+        "lemma_sign_disagreement",
+        "Theorem 3 (β2 = 0), proof (Appendix B): sign-disagreement step, explicit form derived "
+        "by the toolkit",
+        "P(sign ḡ_j ≠ sign ∇_j f) ≤ σ̃_j/(√b|∇_j f|) (Theorem 3's proof, β2 = 0)",
+        "ratio = disagreement frequency / (σ̃_j/(√b|∇_j f|)) on the worst coordinate, per "
+        "(noise, batch size) row; holds also requires every coordinate within its bound",
+    ),
+)
 
 
 def lemma_claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
     df = in_hypothesis_rows(tables.get("lemma_checks", pd.DataFrame()))
     out = []
-    for lemma, g in df.groupby("theorem") if len(df) else []:
+    for spec in LEMMA_SPECS:
+        g = df[df["theorem"] == spec.claim_id] if len(df) else df
+        if not len(g):
+            out.append(
+                spec.judge(
+                    "not_applicable",
+                    f"no in-hypothesis rows for {spec.claim_id} in lemma_checks.csv",
+                    control_outcome(False, "no rows to test the halved bound on"),
+                )
+            )
+            continue
         holds = as_bool(g["holds"])
+        halved = int((g["ratio"] <= HALVED_BOUND).sum())
         out.append(
-            Claim(
-                f"{lemma}",
-                "PAPER.md §3.2-3.3 (proof steps) [D]",
-                {
-                    "lemma_normalisation_bias": "‖∇_i f‖·‖g/‖g‖ − ∇_i f/‖∇_i f‖‖ ≤ 2‖g − ∇_i f‖ "
-                    "(Theorem 2's proof), in expectation ≤ 2σ_i/√b",
-                    "lemma_sign_disagreement": "P(sign ḡ_j ≠ sign ∇_j f) ≤ σ̃_j/(√b|∇_j f|) "
-                    "(Theorem 3's proof, β2 = 0)",
-                }.get(lemma, lemma),
+            spec.judge(
                 verdict_from_fraction(int(holds.sum()), len(g)),
                 f"{int(holds.sum())}/{len(g)} rows hold; measured/bound "
                 f"{_fmt(g['ratio'].min())}..{_fmt(g['ratio'].max())}; table lemma_checks.csv",
-                "lemmas",
+                control_outcome(
+                    halved < len(g),
+                    f"{halved}/{len(g)} rows also satisfy the halved bound (largest ratio "
+                    f"{_fmt(g['ratio'].max())})",
+                ),
             )
         )
     return out
 
 
+BASELINE_SPEC = ClaimSpec(
+    claim_id="synthetic_baselines_competitive",
+    source="toolkit (fair baselines, in the spirit of Appendix G's optimizer comparisons)",
+    statement="Tuned over the same η grid, LARS/LAMB reach E‖∇f(x_a)‖² within a factor 2 of the "
+    "best tuned baseline (SGD, momentum, Adam) on the synthetic validation instances",
+    table="baselines",
+    metric="grad_sq (E‖∇f(x_a)‖², mean over seeds) of the best tuned layer-wise optimizer and "
+    "of the best tuned optimizer overall, per instance",
+    rule=f"reproduced if best layer-wise ≤ {COMPETITIVE_FACTOR:g} × best overall on every "
+    "instance, partially on some, not_reproduced on none",
+    threshold_reason=f"a factor {COMPETITIVE_FACTOR:g} for 'competitive', chosen as a round "
+    "number; not derived",
+    control="the factor set to 1 (the layer-wise optimizer must be the best) must fail on at "
+    "least one instance; where a layer-wise optimizer is best everywhere the factor is never "
+    "used and the control holds",
+    figure="baselines",
+)
+
+
 def baseline_claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
     df = tables.get("baselines", pd.DataFrame())
     tuned = df[df["eta_rule"].astype(str).str.startswith("tuned")] if len(df) else df
-    n, ok, parts = 0, 0, []
+    n, ok, best_too, parts = 0, 0, 0, []
     for inst, g in tuned.groupby("instance") if len(tuned) else []:
         best = g.loc[g["grad_sq"].idxmin()]
         layer = g[g["optimizer"].str.startswith(("lars", "lamb"))]
@@ -305,28 +465,47 @@ def baseline_claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
             continue
         n += 1
         lw = layer.loc[layer["grad_sq"].idxmin()]
-        ok += int(lw["grad_sq"] <= 2 * best["grad_sq"])
+        ok += int(lw["grad_sq"] <= COMPETITIVE_FACTOR * best["grad_sq"])
+        best_too += int(lw["grad_sq"] <= best["grad_sq"])
         parts.append(
             f"{inst}: best {best['optimizer']} {_fmt(best['grad_sq'])}, best layer-wise "
             f"{lw['optimizer']} {_fmt(lw['grad_sq'])}"
         )
     return [
-        Claim(
-            "synthetic_baselines_competitive",
-            "toolkit (fair baselines; PAPER.md §6 item 14 in spirit)",
-            "Tuned over the same η grid, LARS/LAMB reach E‖∇f(x_a)‖² within a factor 2 of the "
-            "best tuned baseline (SGD, momentum, Adam) on the synthetic validation instances",
+        BASELINE_SPEC.judge(
             verdict_from_fraction(ok, n),
             f"{ok}/{n} instances within 2×: " + "; ".join(parts) + "; table baselines.csv "
             "(95% bootstrap CIs there)",
-            "baselines",
+            control_outcome(
+                n > 0 and best_too < n,
+                f"a layer-wise optimizer is the best (factor 1) on {best_too}/{n} instances",
+            ),
         )
     ]
 
 
+TRUST_RATIO_SPEC = ClaimSpec(
+    claim_id="trust_ratio_heterogeneity_synthetic",
+    source="Appendix H (per-layer trust-ratio figures), on a synthetic problem",
+    statement="Per-layer trust ratios differ by orders of magnitude (≥ 10×) across layers and "
+    "drift during training",
+    table="trust_ratios",
+    metric="spread = max/min over layers of the seed-mean trust ratio at the last traced step, "
+    "per theorem (the per-layer drift from the first step is reported, not judged)",
+    rule=f"reproduced if spread ≥ {SPREAD_FACTOR:g} for every theorem, partially for some, "
+    "not_reproduced for none",
+    threshold_reason=f"'orders of magnitude' read as at least one factor of {SPREAD_FACTOR:g}; "
+    "a round number, not derived",
+    control=f"the same ≥ {SPREAD_FACTOR:g}× rule applied to the seed-to-seed spread within a "
+    "layer (q90/q10 at the last step, largest over layers) must fail for every theorem; "
+    "otherwise seed noise alone would pass the check",
+    figure="trust_ratios",
+)
+
+
 def trust_ratio_claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
     df = tables.get("trust_ratios", pd.DataFrame())
-    n, ok, parts = 0, 0, []
+    n, ok, noisy, noise_parts, parts = 0, 0, 0, [], []
     for thm, g in df.groupby("theorem") if len(df) else []:
         n += 1
         last = g[g["t"] == g["t"].max()]
@@ -340,19 +519,22 @@ def trust_ratio_claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
             )
         )
         ok += int(spread >= SPREAD_FACTOR)
+        seed_spread = float((last["trust_ratio_q90"] / last["trust_ratio_q10"]).max())
+        noisy += int(seed_spread >= SPREAD_FACTOR)
+        noise_parts.append(f"{thm} ×{_fmt(seed_spread)}")
         parts.append(
             f"{thm}: layer spread ×{_fmt(spread)} at t = {int(last['t'].iloc[0])}, largest "
             f"per-layer drift ×{_fmt(float(np.exp(drift)))} from t = {int(first['t'].iloc[0])}"
         )
     return [
-        Claim(
-            "trust_ratio_heterogeneity_synthetic",
-            "PAPER.md §6 item 9 (synthetic)",
-            "Per-layer trust ratios differ by orders of magnitude (≥ 10×) across layers and "
-            "drift during training",
+        TRUST_RATIO_SPEC.judge(
             verdict_from_fraction(ok, n),
             "; ".join(parts) + f"; ≥ {SPREAD_FACTOR:g}× counts as orders of magnitude; "
             "table trust_ratios.csv (means over seeds, q10-q90 there)",
-            "trust_ratios",
+            control_outcome(
+                n > 0 and noisy == 0,
+                f"the within-layer seed spread (q90/q10) reaches {SPREAD_FACTOR:g}× for "
+                f"{noisy}/{n} theorems ({', '.join(noise_parts) or 'no rows'})",
+            ),
         )
     ]

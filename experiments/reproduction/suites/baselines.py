@@ -11,7 +11,7 @@ import jax
 import numpy as np
 import pandas as pd
 
-from experiments.reproduction.protocol import Context, Experiment
+from experiments.reproduction.protocol import Context, Experiment, Grid
 from experiments.reproduction.suites import _verdicts
 from experiments.reproduction.suites._common import built, standard
 from experiments.validation import stats
@@ -22,20 +22,44 @@ from experiments.validation.validate import prescribed_eta
 TUNED = ("sgd", "momentum", "adam", "lars", "lamb")
 
 
+# Instance families (h layers of width `width`); `eta_points` step sizes on one log grid from 1e-3
+# to 10^0.5 (1.7, 4, 8 per decade); one T (= b); seeds per run.
+GRID = Grid(
+    smoke={
+        "families": ("separable_cosine",),
+        "h": 4,
+        "width": 4,
+        "eta_points": 6,
+        "T": 64,
+        "seeds": 8,
+    },
+    default={
+        "families": ("separable_cosine", "chain_cosine"),
+        "h": 4,
+        "width": 16,
+        "eta_points": 15,
+        "T": 256,
+        "seeds": 32,
+    },
+    full={
+        "families": ("separable_cosine", "chain_cosine"),
+        "h": 8,
+        "width": 64,
+        "eta_points": 29,
+        "T": 1024,
+        "seeds": 128,
+    },
+)
+
+
 def _setup(ctx: Context):
-    h, width = ctx.pick((4, 4), (4, 16), (8, 64))
-    grid = np.logspace(-3, 0.5, ctx.pick(6, 15, 29))  # 1.7, 4, 8 values per decade
-    T = ctx.pick(64, 256, 1024)
-    seeds = ctx.pick(8, 32, 128)
-    specs = [standard("separable_cosine", h, width)]
-    if ctx.profile != "smoke":
-        specs.append(standard("chain_cosine", h, width))
-    return specs, grid, T, seeds
+    size = ctx.sizes(GRID)
+    specs = [standard(fam, size.h, size.width) for fam in size.families]
+    return specs, np.logspace(-3, 0.5, size.eta_points), size.T, size.seeds
 
 
 def units(ctx: Context) -> int:
-    specs = _setup(ctx)[0]
-    return len(specs) * (len(TUNED) + 3)
+    return len(ctx.sizes(GRID).families) * (len(TUNED) + 3)
 
 
 def _opt(name: str, spec) -> OptimizerSpec:
@@ -111,4 +135,8 @@ EXPERIMENT = Experiment(
     run,
     units,
     _verdicts.baseline_claims,
+    claim_specs=(_verdicts.BASELINE_SPEC,),
+    tables=("baselines", "baselines_grid"),
+    figure="baselines",
+    grid=GRID,
 )

@@ -1,5 +1,6 @@
 """Heterogeneity: fixed L_avg, L_∞/L_avg from 1 to h. SGD at Theorem 1's step, LARS and LAMB at
-theirs: where the layer-wise method wins, in the measure and in the bound (PAPER.md §3.5).
+theirs: where the layer-wise method wins, in the measure and in the bound (the paper's L_avg vs L_∞
+remark after Theorems 2 and 3, Appendix C).
 
 Each layer-wise method is compared with SGD on the layer-wise method's own criterion: SGD's
 certificate converts to it for free ((1/√h)Σ_i‖∇_i f‖ ≤ ‖∇f‖, (1/√d)‖∇f‖_1 ≤ ‖∇f‖), and every
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from experiments.reproduction.protocol import Context, Experiment
+from experiments.reproduction.protocol import Context, Experiment, Grid
 from experiments.reproduction.suites import _verdicts
 from experiments.reproduction.suites._common import built, standard
 from experiments.validation.validate import CRITERION_COLUMN, validate
@@ -18,18 +19,29 @@ from experiments.validation.validate import CRITERION_COLUMN, validate
 THEOREMS = ("sgd", "lars", "lamb_beta2_zero")
 
 
-def _setup(ctx: Context):
-    h, width = ctx.pick((4, 4), (8, 8), (16, 16))
-    ratios = ctx.pick([1.0, 3.5], [1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 7.5], None)
-    if ratios is None:
-        ratios = [1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 15.0]
-    T = ctx.pick(64, 256, 1024)
-    seeds = ctx.pick(8, 32, 128)
-    return h, width, ratios, T, seeds
+# h layers of width `width`; the r_L = L_∞/L_avg values run (1 = uniform curvature, at most h);
+# one T (= b) and the seeds per run.
+GRID = Grid(
+    smoke={"h": 4, "width": 4, "ratios": (1.0, 3.5), "T": 64, "seeds": 8},
+    default={
+        "h": 8,
+        "width": 8,
+        "ratios": (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 7.5),
+        "T": 256,
+        "seeds": 32,
+    },
+    full={
+        "h": 16,
+        "width": 16,
+        "ratios": (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 15.0),
+        "T": 1024,
+        "seeds": 128,
+    },
+)
 
 
 def units(ctx: Context) -> int:
-    return len(_setup(ctx)[2]) * len(THEOREMS)
+    return len(ctx.sizes(GRID).ratios) * len(THEOREMS)
 
 
 def _spec(h: int, width: int, r: float):
@@ -49,7 +61,8 @@ def _spec(h: int, width: int, r: float):
 
 
 def run(ctx: Context) -> dict[str, pd.DataFrame]:
-    h, width, ratios, T, seeds = _setup(ctx)
+    size = ctx.sizes(GRID)
+    h, width, ratios, T, seeds = size.h, size.width, size.ratios, size.T, size.seeds
     frames, table = [], []
     for r in ratios:
         b = built(_spec(h, width, r))
@@ -101,4 +114,8 @@ EXPERIMENT = Experiment(
     run,
     units,
     _verdicts.heterogeneity_claims,
+    claim_specs=_verdicts.HETEROGENEITY_SPECS,
+    tables=("theorem_validation", "heterogeneity"),
+    figure="heterogeneity",
+    grid=GRID,
 )

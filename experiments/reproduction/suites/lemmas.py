@@ -1,5 +1,6 @@
 """Lemma checks, measured: the normalisation-bias inequality along LARS runs and the
-sign-disagreement probabilities at fixed points, against their bounds (PAPER.md §3.2-3.3 [D]).
+sign-disagreement probabilities at fixed points, against their bounds (steps of the proofs of
+Theorems 2 and 3, with explicit constants derived by the toolkit).
 
 * Normalisation bias (Theorem 2's proof): for each layer, ‖∇_i f‖·‖g^(i)/‖g^(i)‖ − ∇_i f/‖∇_i f‖‖
   ≤ 2‖g^(i) − ∇_i f‖ pointwise, hence in expectation ≤ 2σ_i/√b. The runner accumulates both
@@ -18,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from experiments.reproduction.protocol import Context, Experiment
+from experiments.reproduction.protocol import Context, Experiment, Grid
 from experiments.reproduction.suites import _verdicts
 from experiments.reproduction.suites._common import built, standard
 from experiments.validation import stats
@@ -28,15 +29,16 @@ from experiments.validation.runner import simulate
 NOISES = ("gaussian", "rademacher")
 
 
-def _setup(ctx: Context):
-    batches = ctx.pick([1, 16], [1, 4, 64, 1024], [1, 4, 16, 64, 256, 1024, 4096])
-    draws = ctx.pick(2000, 20000, 200000)
-    seeds = ctx.pick(8, 32, 128)
-    return batches, draws, seeds
+# Batch sizes b; minibatch-mean draws per sign-disagreement row; seeds per normalisation-bias run.
+GRID = Grid(
+    smoke={"batches": (1, 16), "draws": 2000, "seeds": 8},
+    default={"batches": (1, 4, 64, 1024), "draws": 20000, "seeds": 32},
+    full={"batches": (1, 4, 16, 64, 256, 1024, 4096), "draws": 200000, "seeds": 128},
+)
 
 
 def units(ctx: Context) -> int:
-    return 2 * len(NOISES) * len(_setup(ctx)[0])
+    return 2 * len(NOISES) * len(ctx.sizes(GRID).batches)
 
 
 def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
@@ -118,7 +120,8 @@ def _sign(ctx, noise: str, b: int, draws: int) -> dict:
 
 
 def run(ctx: Context) -> dict[str, pd.DataFrame]:
-    batches, draws, seeds = _setup(ctx)
+    size = ctx.sizes(GRID)
+    batches, draws, seeds = size.batches, size.draws, size.seeds
     rows = []
     for noise in NOISES:
         for b in batches:
@@ -153,4 +156,8 @@ EXPERIMENT = Experiment(
     run,
     units,
     _verdicts.lemma_claims,
+    claim_specs=_verdicts.LEMMA_SPECS,
+    tables=("theorem_validation", "lemma_checks"),
+    figure="lemmas",
+    grid=GRID,
 )

@@ -1,5 +1,6 @@
 """Noise density: the same total noise ‖σ‖² concentrated in one layer vs spread over all
-(PAPER.md §3.5: the layer-wise bounds pay ‖σ‖_1²/h or ‖σ̃‖_1²/d where SGD pays ‖σ‖²).
+(Theorems 2 and 3, Appendix C: the layer-wise bounds pay ‖σ‖_1²/h or ‖σ̃‖_1²/d where SGD pays
+‖σ‖²).
 
 Concentrated: σ = (s, 0, …, 0), so ‖σ‖_1² = ‖σ‖² = s²; spread: σ_i = s/√h, so ‖σ‖_1² = h s².
 LARS's noise term 8‖σ‖_1²/(Th) is h times smaller when the noise is concentrated; SGD's ‖σ‖²/T
@@ -12,7 +13,7 @@ import math
 
 import pandas as pd
 
-from experiments.reproduction.protocol import Context, Experiment
+from experiments.reproduction.protocol import Context, Experiment, Grid
 from experiments.reproduction.suites import _verdicts
 from experiments.reproduction.suites._common import built, for_theorem, standard
 from experiments.validation.validate import CRITERION_COLUMN, validate
@@ -21,18 +22,32 @@ ALL_THEOREMS = ("sgd", "lars", "lamb_beta2_zero", "lamb_beta2_pos")
 LAYOUTS = ("concentrated", "spread")
 
 
-def _setup(ctx: Context):
-    h, width = ctx.pick((4, 4), (8, 8), (16, 16))
-    levels = ctx.pick([2.0], [0.5, 8.0], [0.5, 2.0, 8.0, 32.0])
-    T = ctx.pick(32, 64, 256)
-    seeds = ctx.pick(8, 32, 128)
-    theorems = ALL_THEOREMS[:2] if ctx.profile == "smoke" else ALL_THEOREMS
-    return h, width, levels, T, seeds, theorems
+# h layers of width `width`; total noise levels s (‖σ‖ = s in both layouts); one T (= b); seeds
+# per run; the theorems run (smoke: SGD and LARS only).
+GRID = Grid(
+    smoke={"h": 4, "width": 4, "levels": (2.0,), "T": 32, "seeds": 8, "theorems": ALL_THEOREMS[:2]},
+    default={
+        "h": 8,
+        "width": 8,
+        "levels": (0.5, 8.0),
+        "T": 64,
+        "seeds": 32,
+        "theorems": ALL_THEOREMS,
+    },
+    full={
+        "h": 16,
+        "width": 16,
+        "levels": (0.5, 2.0, 8.0, 32.0),
+        "T": 256,
+        "seeds": 128,
+        "theorems": ALL_THEOREMS,
+    },
+)
 
 
 def units(ctx: Context) -> int:
-    setup = _setup(ctx)
-    return len(setup[2]) * len(LAYOUTS) * len(setup[5])
+    size = ctx.sizes(GRID)
+    return len(size.levels) * len(LAYOUTS) * len(size.theorems)
 
 
 def _sigma(layout: str, h: int, s: float) -> tuple[float, ...]:
@@ -42,7 +57,9 @@ def _sigma(layout: str, h: int, s: float) -> tuple[float, ...]:
 
 
 def run(ctx: Context) -> dict[str, pd.DataFrame]:
-    h, width, levels, T, seeds, theorems = _setup(ctx)
+    size = ctx.sizes(GRID)
+    h, width, levels, T, seeds = size.h, size.width, size.levels, size.T, size.seeds
+    theorems = size.theorems
     frames, table = [], []
     for s in levels:
         for layout in LAYOUTS:
@@ -97,4 +114,8 @@ EXPERIMENT = Experiment(
     run,
     units,
     _verdicts.noise_density_claims,
+    claim_specs=(_verdicts.NOISE_DENSITY_SPEC,),
+    tables=("theorem_validation", "noise_density"),
+    figure="noise_density",
+    grid=GRID,
 )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from experiments.reproduction.protocol import Context, Experiment
+from experiments.reproduction.protocol import Context, Experiment, Grid
 from experiments.reproduction.suites import _verdicts
 from experiments.reproduction.suites._common import THEOREMS, built, for_theorem
 from experiments.validation.spec import InstanceSpec
@@ -24,21 +24,44 @@ GRID_FAMILIES = ("separable_cosine", "separable_geman_mcclure", "chain_cosine", 
 SEARCH_FAMILIES = ("separable_cosine", "separable_geman_mcclure", "noisy_quadratic")
 
 
-def _setup(ctx: Context):
-    grid_sigma = ctx.pick([1.0], [0.0, 1.0], [0.0, 0.1, 0.3, 1.0, 3.0])
-    grid_x1 = ctx.pick([1.0], [0.3, 2.0], [0.1, 0.5, 2.0, 3.0])
-    grid_T = ctx.pick([16], [16, 128], [16, 128, 1024])
-    families = GRID_FAMILIES[: ctx.pick(1, 2, 4)]
-    search = ctx.pick((1, 2), (4, 8), (40, 60))  # random candidates, hill-climbing steps
-    seeds = ctx.pick(8, 16, 64)
-    return families, grid_sigma, grid_x1, grid_T, search, seeds
+# The grid: the first `families` of GRID_FAMILIES × noise levels `sigma` × starting-point scales
+# `x1` × horizons `T`; the search: `n_random` random candidates then `n_climb` hill-climbing steps
+# per theorem; seeds per run.
+GRID = Grid(
+    smoke={
+        "families": 1,
+        "sigma": (1.0,),
+        "x1": (1.0,),
+        "T": (16,),
+        "n_random": 1,
+        "n_climb": 2,
+        "seeds": 8,
+    },
+    default={
+        "families": 2,
+        "sigma": (0.0, 1.0),
+        "x1": (0.3, 2.0),
+        "T": (16, 128),
+        "n_random": 4,
+        "n_climb": 8,
+        "seeds": 16,
+    },
+    full={
+        "families": 4,
+        "sigma": (0.0, 0.1, 0.3, 1.0, 3.0),
+        "x1": (0.1, 0.5, 2.0, 3.0),
+        "T": (16, 128, 1024),
+        "n_random": 40,
+        "n_climb": 60,
+        "seeds": 64,
+    },
+)
 
 
 def units(ctx: Context) -> int:
-    fam, sig, x1, Ts, (n_rand, n_climb), _ = _setup(ctx)
-    return len(fam) * len(sig) * len(x1) * len(Ts) * len(THEOREMS) + len(THEOREMS) * (
-        n_rand + n_climb
-    )
+    size = ctx.sizes(GRID)
+    grid = size.families * len(size.sigma) * len(size.x1) * len(size.T) * len(THEOREMS)
+    return grid + len(THEOREMS) * (size.n_random + size.n_climb)
 
 
 def _spec(family, h, width, L, sigma, x1_scale, seed, name, condition=None) -> InstanceSpec:
@@ -59,11 +82,11 @@ def _spec(family, h, width, L, sigma, x1_scale, seed, name, condition=None) -> I
 
 
 def _grid(ctx: Context) -> pd.DataFrame:
-    families, grid_sigma, grid_x1, grid_T, _, seeds = _setup(ctx)
+    size = ctx.sizes(GRID)
     frames = []
-    for fam in families:
-        for s in grid_sigma:
-            for x1 in grid_x1:
+    for fam in GRID_FAMILIES[: size.families]:
+        for s in size.sigma:
+            for x1 in size.x1:
                 L = (1.0, 3.0, 10.0)
                 spec = _spec(fam, 3, 4, L, s, x1, 0, f"grid-{fam}-s{s:g}-x{x1:g}")
                 for thm in THEOREMS:
@@ -71,8 +94,8 @@ def _grid(ctx: Context) -> pd.DataFrame:
                         validate(
                             built(for_theorem(spec, thm)),
                             thm,
-                            grid_T,
-                            seeds,
+                            list(size.T),
+                            size.seeds,
                             cache=ctx.cache,
                             experiment="tightness",
                             progress=ctx.progress,
@@ -134,7 +157,8 @@ def _evaluate(ctx, theorem, c, seeds, tag) -> pd.Series:
 
 
 def _search(ctx: Context, theorem: str) -> pd.DataFrame:
-    _, _, _, _, (n_rand, n_climb), seeds = _setup(ctx)
+    size = ctx.sizes(GRID)
+    n_rand, n_climb, seeds = size.n_random, size.n_climb, size.seeds
     rng = np.random.default_rng([7, THEOREMS.index(theorem)])
     rows, best, best_ratio = [], None, -np.inf
     for k in range(n_rand + n_climb):
@@ -189,4 +213,8 @@ EXPERIMENT = Experiment(
     run,
     units,
     _verdicts.tightness_claims,
+    claim_specs=(*_verdicts.bound_specs("tightness", "tightness"), _verdicts.TIGHTNESS_SPEC),
+    tables=("theorem_validation", "tightness", "tightness_best"),
+    figure="tightness",
+    grid=GRID,
 )

@@ -8,7 +8,7 @@ import jax
 import numpy as np
 import pandas as pd
 
-from experiments.reproduction.protocol import Context, Experiment
+from experiments.reproduction.protocol import Context, Experiment, Grid
 from experiments.reproduction.suites import _verdicts
 from experiments.reproduction.suites._common import built, standard
 from experiments.validation import stats
@@ -19,12 +19,12 @@ from experiments.validation.validate import prescribed_eta
 THEOREMS = ("lars", "lamb_beta2_zero", "lamb_beta2_pos")
 
 
-def _setup(ctx: Context):
-    T = ctx.pick(64, 1024, 4096)
-    every = ctx.pick(4, 16, 32)
-    seeds = ctx.pick(4, 16, 64)
-    h, width = ctx.pick((4, 4), (4, 16), (8, 64))
-    return T, every, seeds, standard("separable_cosine", h, width)
+# T (= b), a trace point every `every` steps, seeds per run, h layers of width `width`.
+GRID = Grid(
+    smoke={"T": 64, "every": 4, "seeds": 4, "h": 4, "width": 4},
+    default={"T": 1024, "every": 16, "seeds": 16, "h": 4, "width": 16},
+    full={"T": 4096, "every": 32, "seeds": 64, "h": 8, "width": 64},
+)
 
 
 def units(ctx: Context) -> int:
@@ -32,7 +32,9 @@ def units(ctx: Context) -> int:
 
 
 def run(ctx: Context) -> dict[str, pd.DataFrame]:
-    T, every, seeds, spec = _setup(ctx)
+    size = ctx.sizes(GRID)
+    T, every, seeds = size.T, size.every, size.seeds
+    spec = standard("separable_cosine", size.h, size.width)
     bt = built(spec)
     rows = []
     for thm in THEOREMS:
@@ -77,4 +79,8 @@ EXPERIMENT = Experiment(
     run,
     units,
     _verdicts.trust_ratio_claims,
+    claim_specs=(_verdicts.TRUST_RATIO_SPEC,),
+    tables=("trust_ratios",),
+    figure="trust_ratios",
+    grid=GRID,
 )
