@@ -5,7 +5,6 @@ make the check unable to discriminate."""
 
 from __future__ import annotations
 
-import io
 import re
 from functools import cache
 
@@ -16,6 +15,7 @@ from experiments.reproduction import claims as claims_api
 from experiments.reproduction.protocol import PROFILES, Context, Grid
 from experiments.reproduction.registry import EXPERIMENTS
 from experiments.reproduction.suites import _verdicts
+from tests.claim_helpers import control_word, judged_rows, roundtrip
 
 CONVERTED = (
     "conformance",
@@ -29,31 +29,13 @@ CONVERTED = (
     "baselines",
     "trust_ratios",
 )
-# experiments whose sizes are declared as a Grid (conformance replays a fixed golden file; rate
-# still reads its sizes with ctx.pick)
-WITH_GRID = tuple(n for n in CONVERTED if n not in ("conformance", "rate"))
+# experiments whose sizes are declared as a Grid (conformance replays a fixed golden file)
+WITH_GRID = tuple(n for n in CONVERTED if n != "conformance")
 
 
-def _roundtrip(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """The tables as a claim function sees them: written to CSV and read back."""
-    out = {}
-    for name, df in tables.items():
-        buf = io.StringIO()
-        df.to_csv(buf, index=False)
-        out[name] = pd.read_csv(io.StringIO(buf.getvalue()))
-    return out
 
+_rows = judged_rows
 
-def _rows(name: str, tables: dict[str, pd.DataFrame]) -> dict[str, claims_api.Claim]:
-    exp = EXPERIMENTS[name]
-    rows = exp.claims(_roundtrip(tables))
-    exp.check_claims(rows)
-    claims_api.to_frame(rows)  # valid ids, verdicts, rule and control
-    return {r.claim_id: r for r in rows}
-
-
-def _word(claim: claims_api.Claim) -> str:
-    return claim.control.split(":", 1)[0]
 
 
 # -- declarations ------------------------------------------------------------------------------
@@ -104,7 +86,7 @@ def test_no_tables_gives_one_not_applicable_row_per_declaration(name):
 
 @cache
 def _smoke(name: str) -> dict[str, pd.DataFrame]:
-    return _roundtrip(EXPERIMENTS[name].execute(Context("smoke")))
+    return roundtrip(EXPERIMENTS[name].execute(Context("smoke")))
 
 
 @pytest.mark.parametrize("name", ["algebraic", "bias_correction", "conformance"])
@@ -113,7 +95,7 @@ def test_smoke_rows_pass_their_declarations(name):
     rows = _rows(name, _smoke(name))
     assert len(rows) == len(exp.claim_specs)
     for row in rows.values():
-        assert _word(row) == ("none" if name == "conformance" else "failed"), row
+        assert control_word(row) == ("none" if name == "conformance" else "failed"), row
 
 
 # -- synthetic tables for the validation suites ------------------------------------------------
@@ -154,7 +136,7 @@ def test_halved_bound_control_flips_when_every_ratio_is_below_half():
     loose = _rows("tightness", _tightness(0.4))
     for cid in ("tightness_lars_bound_holds", "tightness_largest_ratio"):
         assert tight[cid].verdict == loose[cid].verdict == "reproduced"
-        assert _word(tight[cid]) == "failed" and _word(loose[cid]) == "held", cid
+        assert control_word(tight[cid]) == "failed" and control_word(loose[cid]) == "held", cid
 
 
 def _lemmas(ratio: float) -> dict[str, pd.DataFrame]:
@@ -172,7 +154,7 @@ def test_lemma_halved_bound_control_flips_when_every_ratio_is_below_half():
     tight, loose = _rows("lemmas", _lemmas(0.8)), _rows("lemmas", _lemmas(0.45))
     for cid in ("lemma_normalisation_bias", "lemma_sign_disagreement"):
         assert tight[cid].verdict == loose[cid].verdict == "reproduced"
-        assert _word(tight[cid]) == "failed" and _word(loose[cid]) == "held"
+        assert control_word(tight[cid]) == "failed" and control_word(loose[cid]) == "held"
 
 
 def _heterogeneity(wins: dict[str, list[bool]], measured: dict[str, list[bool]]):
@@ -204,7 +186,7 @@ def test_crossover_control_flips_when_the_win_pattern_ignores_r_L():
     a = _rows("heterogeneity", crossing)["heterogeneity_bound_crossover"]
     b = _rows("heterogeneity", flat)["heterogeneity_bound_crossover"]
     assert a.verdict == b.verdict == "reproduced"
-    assert _word(a) == "failed" and _word(b) == "held"
+    assert control_word(a) == "failed" and control_word(b) == "held"
 
 
 def test_measured_advantage_control_flips_when_the_layerwise_method_always_wins():
@@ -213,7 +195,7 @@ def test_measured_advantage_control_flips_when_the_layerwise_method_always_wins(
     always = _rows("heterogeneity", _heterogeneity(wins, {"lars": [True] * 4}))
     a, b = (x["heterogeneity_measured_advantage"] for x in (tied, always))
     assert a.verdict == b.verdict == "reproduced"
-    assert _word(a) == "failed" and _word(b) == "held"
+    assert control_word(a) == "failed" and control_word(b) == "held"
 
 
 def _noise(conc: float, spread: float) -> dict[str, pd.DataFrame]:
@@ -229,9 +211,9 @@ def _noise(conc: float, spread: float) -> dict[str, pd.DataFrame]:
 def test_swapped_layout_control_flips_when_spread_is_always_better():
     a = _rows("noise_density", _noise(1.0, 2.0))["noise_density_layerwise"]
     b = _rows("noise_density", _noise(2.0, 1.0))["noise_density_layerwise"]
-    assert (a.verdict, _word(a)) == ("reproduced", "failed")
+    assert (a.verdict, control_word(a)) == ("reproduced", "failed")
     # the swapped comparison is the complement of the rule: it holds only where the claim fails
-    assert (b.verdict, _word(b)) == ("not_reproduced", "held")
+    assert (b.verdict, control_word(b)) == ("not_reproduced", "held")
 
 
 def _baselines(layerwise: float) -> dict[str, pd.DataFrame]:
@@ -247,7 +229,7 @@ def test_factor_one_control_flips_when_a_layerwise_optimizer_is_best():
     a = _rows("baselines", _baselines(1.5))["synthetic_baselines_competitive"]
     b = _rows("baselines", _baselines(0.5))["synthetic_baselines_competitive"]
     assert a.verdict == b.verdict == "reproduced"
-    assert _word(a) == "failed" and _word(b) == "held"
+    assert control_word(a) == "failed" and control_word(b) == "held"
 
 
 def _trust(seed_spread: float) -> dict[str, pd.DataFrame]:
@@ -271,33 +253,33 @@ def test_seed_spread_control_flips_when_seed_noise_alone_spans_the_factor():
     a = _rows("trust_ratios", _trust(1.5))["trust_ratio_heterogeneity_synthetic"]
     b = _rows("trust_ratios", _trust(20.0))["trust_ratio_heterogeneity_synthetic"]
     assert a.verdict == b.verdict == "reproduced"
-    assert _word(a) == "failed" and _word(b) == "held"
+    assert control_word(a) == "failed" and control_word(b) == "held"
 
 
 def test_algebraic_control_flips_when_the_changed_trajectories_measure_as_equal():
     df = _smoke("algebraic")["algebraic_checks"]
-    assert _word(_rows("algebraic", {"algebraic_checks": df})["algebraic_item1"]) == "failed"
+    assert control_word(_rows("algebraic", {"algebraic_checks": df})["algebraic_item1"]) == "failed"
     # a deviation measure that cannot see a change (λ > 0 rows reading 0)
     blind = df.assign(
         max_rel_deviation=df["max_rel_deviation"].where(df["expected"] == "equal", 0.0)
     )
     rows = _rows("algebraic", {"algebraic_checks": blind})
     assert rows["algebraic_item1"].verdict == "reproduced"  # item 1 alone cannot tell
-    assert {_word(r) for r in rows.values()} == {"held"}
+    assert {control_word(r) for r in rows.values()} == {"held"}
 
 
 def test_bias_correction_controls_flip_when_the_table_cannot_discriminate():
     df = _smoke("bias_correction")["bias_correction"]
     rows = _rows("bias_correction", {"bias_correction": df})
-    assert {_word(r) for r in rows.values()} == {"failed"}
+    assert {control_word(r) for r in rows.values()} == {"failed"}
     # a constant factor just below 1 reads as a "warmup" both forwards and reversed in time
     flat = df.assign(factor=0.995)
     warm = _rows("bias_correction", {"bias_correction": flat})["appE_bias_correction_warmup"]
-    assert warm.verdict == "reproduced" and _word(warm) == "held"
+    assert warm.verdict == "reproduced" and control_word(warm) == "held"
     # a single quoted checkpoint cannot be set against the wrong one
     early = df[df["t"] <= 5]
     values = _rows("bias_correction", {"bias_correction": early})["appE_bias_correction_values"]
-    assert values.verdict == "reproduced" and _word(values) == "held"
+    assert values.verdict == "reproduced" and control_word(values) == "held"
 
 
 def test_conformance_declares_no_control_and_says_why():

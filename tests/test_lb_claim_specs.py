@@ -10,7 +10,6 @@ No training runs here: the fixtures are the figure fixtures cut from a default-p
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
@@ -21,32 +20,18 @@ from experiments.reproduction import claims as claims_api
 from experiments.reproduction.protocol import PROFILES, Context, Grid
 from experiments.reproduction.registry import EXPERIMENTS
 from experiments.reproduction.suites import _training
+from tests.claim_helpers import control_word, judged_rows
 
 DATA = Path(__file__).parent / "data" / "figures"
 LB = tuple(name for name in EXPERIMENTS if name.startswith("lb_"))
 
 
-def _roundtrip(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """The tables as a claim function sees them: written to CSV and read back."""
-    out = {}
-    for name, df in tables.items():
-        buf = io.StringIO()
-        df.to_csv(buf, index=False)
-        out[name] = pd.read_csv(io.StringIO(buf.getvalue()))
-    return out
-
 
 def _rows(name: str, tables: dict[str, pd.DataFrame]) -> dict[str, claims_api.Claim]:
-    exp = EXPERIMENTS[name]
-    rows = exp.claims(_roundtrip(tables))
-    exp.check_claims(rows)
-    claims_api.to_frame(rows)  # unique ids
-    assert len(rows) == len(exp.claim_specs)
-    return {r.claim_id: r for r in rows}
+    rows = judged_rows(name, tables)
+    assert len(rows) == len(EXPERIMENTS[name].claim_specs)
+    return rows
 
-
-def _word(claim: claims_api.Claim) -> str:
-    return claim.control.split(":", 1)[0]
 
 
 # -- declarations ------------------------------------------------------------------------------
@@ -99,7 +84,7 @@ def test_no_tables_gives_one_not_applicable_row_per_declaration(name):
     judged = [r for r in rows.values() if r.claim_id != "table1_steps_halve"]
     assert {r.verdict for r in judged} == {"not_applicable"}
     # a control with nothing to judge was not shown able to fail
-    assert {_word(r) for r in judged} == {"held"}
+    assert {control_word(r) for r in judged} == {"held"}
 
 
 @pytest.mark.parametrize("name", LB)
@@ -117,7 +102,7 @@ def test_fixture_tables_give_rows_that_pass_their_declarations(name):
                 s for s in EXPERIMENTS[name].claim_specs if s.claim_id == row.claim_id
             ).rule_text()
         )
-        assert _word(row) in ("failed", "held")
+        assert control_word(row) in ("failed", "held")
 
 
 def test_control_result_judges_the_variant_against_the_claims_verdict():
@@ -156,25 +141,25 @@ def test_flatness_control_holds_when_no_curve_in_the_table_degrades():
              ("adamw", "smallest"): DROP, ("adamw", "largest"): DROP}  # fmt: skip
     got = _rows("lb_batch_scaling", {"lb_batch_scaling_rule": _rule(mixed)})
     assert got["table1_lamb_flat"].verdict == "reproduced"
-    assert _word(got["table1_lamb_flat"]) == "failed"
-    assert _word(got["table1_adamw_degrades"]) == "failed"  # swapped: LAMB does not drop more
+    assert control_word(got["table1_lamb_flat"]) == "failed"
+    assert control_word(got["table1_adamw_degrades"]) == "failed"  # swapped: LAMB drops less
     # every curve flat: the worst value of the table is within the tolerance, so the flatness
     # rule cannot be shown to reject anything on these data
     flat = dict.fromkeys(mixed, FLAT)
     got = _rows("lb_batch_scaling", {"lb_batch_scaling_rule": _rule(flat)})
     assert got["table1_lamb_flat"].verdict == "reproduced"
-    assert _word(got["table1_lamb_flat"]) == "held"
+    assert control_word(got["table1_lamb_flat"]) == "held"
 
 
 def test_halving_control_holds_when_the_steps_are_below_the_rounding_tolerance():
     curves = {("lamb", "smallest"): FLAT, ("lamb", "largest"): FLAT}
     got = _rows("lb_batch_scaling", {"lb_batch_scaling_rule": _rule(curves)})
     assert got["table1_steps_halve"].verdict == "reproduced"
-    assert _word(got["table1_steps_halve"]) == "failed"  # reversed: 25 -> 50 -> 100
+    assert control_word(got["table1_steps_halve"]) == "failed"  # reversed: 25 -> 50 -> 100
     # one step at every batch: |T(B) − 2T(2B)| = 1 ≤ 1 whether the steps halve or not
     got = _rows("lb_batch_scaling", {"lb_batch_scaling_rule": _rule(curves, steps=(1, 1, 1))})
     assert got["table1_steps_halve"].verdict == "reproduced"
-    assert _word(got["table1_steps_halve"]) == "held"
+    assert control_word(got["table1_steps_halve"]) == "held"
 
 
 def _grid(acc: dict[str, float]) -> pd.DataFrame:
@@ -194,11 +179,11 @@ def test_competitiveness_control_holds_when_every_optimizer_is_within_the_margin
     spread = {"momentum": 0.97, "adagrad": 0.93, "adam": 0.965, "adamw": 0.968, "lamb": 0.969}
     got = _rows("lb_optimizer_table", {"lb_optimizer_table": _grid(spread)})
     assert got["lb_table7_lamb_competitive"].verdict == "reproduced"
-    assert _word(got["lb_table7_lamb_competitive"]) == "failed"  # AdaGrad 4 points behind
+    assert control_word(got["lb_table7_lamb_competitive"]) == "failed"  # AdaGrad 4 points behind
     close = spread | {"adagrad": 0.962}  # all five within one point: anyone is "competitive"
     got = _rows("lb_optimizer_table", {"lb_optimizer_table": _grid(close)})
     assert got["lb_table7_lamb_competitive"].verdict == "reproduced"
-    assert _word(got["lb_table7_lamb_competitive"]) == "held"
+    assert control_word(got["lb_table7_lamb_competitive"]) == "held"
 
 
 def _bounds(alpha_ratio: float) -> pd.DataFrame:
@@ -219,11 +204,11 @@ def _bounds(alpha_ratio: float) -> pd.DataFrame:
 def test_smoothness_controls_hold_when_the_weight_norms_are_equal():
     wide = _rows("lb_smoothness", {"lb_smoothness_bounds": _bounds(30.0)})
     for cid in ("lb_smoothness_heterogeneity", "lb_smoothness_bounds_favour_layerwise"):
-        assert wide[cid].verdict == "reproduced" and _word(wide[cid]) == "failed", cid
+        assert wide[cid].verdict == "reproduced" and control_word(wide[cid]) == "failed", cid
     # α_u = α_l: φ = identity's rows equal the constant ones, so the control cannot differ
     equal = _rows("lb_smoothness", {"lb_smoothness_bounds": _bounds(1.0)})
     for cid in ("lb_smoothness_heterogeneity", "lb_smoothness_bounds_favour_layerwise"):
-        assert equal[cid].verdict == "reproduced" and _word(equal[cid]) == "held", cid
+        assert equal[cid].verdict == "reproduced" and control_word(equal[cid]) == "held", cid
 
 
 def _trust(first: dict[int, float]) -> pd.DataFrame:
@@ -242,12 +227,12 @@ def _trust(first: dict[int, float]) -> pd.DataFrame:
 def test_drift_control_holds_when_seeds_differ_as_much_as_training_changes():
     same = _rows("lb_trust_ratios", {"lb_trust_ratios": _trust({0: 0.01, 1: 0.011, 2: 0.012})})
     assert same["lb_trust_ratio_drift"].verdict == "reproduced"
-    assert _word(same["lb_trust_ratio_drift"]) == "failed"
-    assert _word(same["lb_trust_ratio_spread"]) == "failed"
+    assert control_word(same["lb_trust_ratio_drift"]) == "failed"
+    assert control_word(same["lb_trust_ratio_spread"]) == "failed"
     # seeds start 3× apart: a change of that size is what seed noise alone gives here
     apart = _rows("lb_trust_ratios", {"lb_trust_ratios": _trust({0: 0.01, 1: 0.03, 2: 0.01})})
     assert apart["lb_trust_ratio_drift"].verdict == "reproduced"
-    assert _word(apart["lb_trust_ratio_drift"]) == "held"
+    assert control_word(apart["lb_trust_ratio_drift"]) == "held"
 
 
 def _ll_best(lamb: float, lars: float, std: float) -> pd.DataFrame:
@@ -260,7 +245,7 @@ def _ll_best(lamb: float, lars: float, std: float) -> pd.DataFrame:
 def test_swap_control_holds_when_the_two_are_within_error_bars():
     apart = _rows("lb_lars_vs_lamb", {"lb_lars_vs_lamb_best": _ll_best(5.9, 6.2, 0.02)})
     assert apart["table2_lamb_beats_lars"].verdict == "reproduced"
-    assert _word(apart["table2_lamb_beats_lars"]) == "failed"
+    assert control_word(apart["table2_lamb_beats_lars"]) == "failed"
     close = _rows("lb_lars_vs_lamb", {"lb_lars_vs_lamb_best": _ll_best(5.9, 5.95, 0.05)})
     assert close["table2_lamb_beats_lars"].verdict == "partially"
-    assert _word(close["table2_lamb_beats_lars"]) == "held"
+    assert control_word(close["table2_lamb_beats_lars"]) == "held"

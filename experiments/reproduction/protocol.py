@@ -39,10 +39,6 @@ class Context:
         if self.profile not in PROFILES:
             raise ValueError(f"profile={self.profile!r} is invalid: expected one of {PROFILES}")
 
-    def pick(self, smoke, default, full):
-        """The profile's value among three."""
-        return {"smoke": smoke, "default": default, "full": full}[self.profile]
-
     def sizes(self, grid: Grid) -> SimpleNamespace:
         """The profile's sizes of ``grid`` as attributes (``ctx.sizes(GRID).seeds``)."""
         return SimpleNamespace(**getattr(grid, self.profile))
@@ -94,6 +90,13 @@ class Experiment:
     tables: tuple[str, ...] = ()
     figure: str = ""
     grid: Grid | None = None
+
+    def __post_init__(self) -> None:
+        if (self.claims is None) != (not self.claim_specs):
+            raise ValueError(
+                f"experiment {self.name!r}: a claims function and claim_specs go together "
+                "(every claim is declared before it is judged)"
+            )
 
     def check_claims(self, rows: list[Claim]) -> None:
         """Raise unless every row comes from a declared spec with its declared rule, and every

@@ -193,8 +193,7 @@ def collect_claims(out: str | Path, by_experiment: dict | None = None) -> pd.Dat
         tables = read_tables(out, name)
         if tables is not None and exp.claims is not None:
             mine = exp.claims(tables)
-            if exp.claim_specs:
-                exp.check_claims(mine)
+            exp.check_claims(mine)
             claims.extend(mine)
             if by_experiment is not None:
                 by_experiment[name] = [c.claim_id for c in mine]

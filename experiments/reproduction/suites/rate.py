@@ -1,5 +1,5 @@
 """Rate: the measured criterion vs the bound over T (≥ 6 values spanning ≥ 2 decades), for every
-theorem, with the fitted log-log slope of each (PAPER.md §3, Theorems 1-3).
+theorem, with the fitted log-log slope of each (Theorems 1-3).
 
 With b = T and the prescribed η, the bounds decay as 1/T (Theorems 1, 2, 3 with β2 = 0) or
 1/√T (Theorem 3 with β2 > 0); ``rate_slopes`` sets the measured slope (with a bootstrap
@@ -14,31 +14,48 @@ import numpy as np
 import pandas as pd
 
 import theory
-from experiments.reproduction.protocol import Context, Experiment
+from experiments.reproduction.protocol import Context, Experiment, Grid
 from experiments.reproduction.suites import _verdicts
 from experiments.reproduction.suites._common import THEOREMS, built, for_theorem, standard
 from experiments.validation import stats
 from experiments.validation.validate import validate
 
+# families: the instance families validated; top: T = 2^3 .. 2^top (8-12 values, 2.1-3.3 decades)
+GRID = Grid(
+    smoke={"h": 4, "width": 4, "families": ("separable_cosine",), "top": 10, "seeds": 8},
+    default={
+        "h": 4,
+        "width": 16,
+        "families": ("separable_cosine", "chain_cosine", "separable_geman_mcclure"),
+        "top": 12,
+        "seeds": 32,
+    },
+    full={
+        "h": 8,
+        "width": 64,
+        "families": (
+            "separable_cosine",
+            "chain_cosine",
+            "separable_geman_mcclure",
+            "coupled_cosine",
+        ),
+        "top": 14,
+        "seeds": 128,
+    },
+)
+
 
 def _instances(ctx: Context):
-    h, width = ctx.pick((4, 4), (4, 16), (8, 64))
-    specs = [standard("separable_cosine", h, width)]
-    if ctx.profile != "smoke":
-        specs.append(standard("chain_cosine", h, width))
-        specs.append(standard("separable_geman_mcclure", h, width))
-    if ctx.profile == "full":
-        specs.append(standard("coupled_cosine", h, width))
-    return specs
+    g = ctx.sizes(GRID)
+    return [standard(family, g.h, g.width) for family in g.families]
 
 
 def _Ts(ctx: Context) -> list[int]:
-    top = ctx.pick(10, 12, 14)  # 2^3 .. 2^top: 8-12 values, 2.1-3.3 decades
-    return [2**k for k in range(3, top + 1)]
+    return [2**k for k in range(3, ctx.sizes(GRID).top + 1)]
 
 
 def _seeds(ctx: Context) -> int:
-    return ctx.pick(8, 32, 128)
+    return ctx.sizes(GRID).seeds
 
 
 def units(ctx: Context) -> int:
@@ -101,4 +118,5 @@ EXPERIMENT = Experiment(
     claim_specs=(*_verdicts.bound_specs("rate", "rate"), *_verdicts.RATE_SPECS),
     tables=("theorem_validation", "rate_slopes"),
     figure="rate",
+    grid=GRID,
 )
