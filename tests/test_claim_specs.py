@@ -33,9 +33,7 @@ CONVERTED = (
 WITH_GRID = tuple(n for n in CONVERTED if n != "conformance")
 
 
-
 _rows = judged_rows
-
 
 
 # -- declarations ------------------------------------------------------------------------------

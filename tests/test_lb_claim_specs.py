@@ -26,12 +26,10 @@ DATA = Path(__file__).parent / "data" / "figures"
 LB = tuple(name for name in EXPERIMENTS if name.startswith("lb_"))
 
 
-
 def _rows(name: str, tables: dict[str, pd.DataFrame]) -> dict[str, claims_api.Claim]:
     rows = judged_rows(name, tables)
     assert len(rows) == len(EXPERIMENTS[name].claim_specs)
     return rows
-
 
 
 # -- declarations ------------------------------------------------------------------------------
