@@ -14,7 +14,7 @@ import pytest
 from experiments.reproduction import claims as claims_api
 from experiments.reproduction.protocol import PROFILES, Context, Grid
 from experiments.reproduction.registry import EXPERIMENTS
-from experiments.reproduction.suites import _verdicts
+from experiments.reproduction.suites import _validation_claims
 from tests.claim_helpers import control_word, judged_rows, roundtrip
 
 CONVERTED = (
@@ -119,11 +119,11 @@ def _validation(ratios: dict[str, list[float]]) -> pd.DataFrame:
 
 
 def _tightness(ratio: float) -> dict[str, pd.DataFrame]:
-    rows = _validation({thm: [0.1, ratio] for thm in _verdicts.THEOREM_SOURCE})
+    rows = _validation({thm: [0.1, ratio] for thm in _validation_claims.THEOREM_SOURCE})
     best = pd.DataFrame(
         [
             {"theorem": thm, "search": "grid", "instance": "i1", "T": 8, "ratio": ratio}
-            for thm in _verdicts.THEOREM_SOURCE
+            for thm in _validation_claims.THEOREM_SOURCE
         ]
     )
     return {"theorem_validation": rows, "tightness": rows, "tightness_best": best}

@@ -9,7 +9,7 @@ import pytest
 
 from experiments.reproduction import claims as claims_api
 from experiments.reproduction import registry, report, sweep
-from experiments.reproduction.suites import _verdicts
+from experiments.reproduction.suites import _validation_claims
 
 
 def _validation(rows):
@@ -67,7 +67,8 @@ def test_rows_outside_the_hypotheses_never_make_a_claim_reproduced():
     # every LARS row holds, but none is inside the hypotheses: no evidence, not "reproduced"
     rows = _validation([{"theorem": "lars", "in_hypothesis": False, "holds": True}] * 3)
     lars = {
-        c.claim_id: c for c in _verdicts.bound_holds({"theorem_validation": rows}, "rate", "rate")
+        c.claim_id: c
+        for c in _validation_claims.bound_holds({"theorem_validation": rows}, "rate", "rate")
     }
     assert lars["rate_lars_bound_holds"].verdict == "not_applicable"
 
@@ -89,7 +90,8 @@ def test_bound_claims_follow_the_rows():
         ]
     )
     got = {
-        c.claim_id: c.verdict for c in _verdicts.bound_holds({"theorem_validation": rows}, "r", "f")
+        c.claim_id: c.verdict
+        for c in _validation_claims.bound_holds({"theorem_validation": rows}, "r", "f")
     }
     assert got["r_sgd_bound_holds"] == "reproduced"
     assert got["r_lars_bound_holds"] == "partially"
@@ -112,7 +114,8 @@ def test_heterogeneity_claims_read_the_crossover():
         for r in (1.0, 2.0, 3.0, 4.0)
     ]
     got = {
-        c.claim_id: c for c in _verdicts.heterogeneity_claims({"heterogeneity": pd.DataFrame(rows)})
+        c.claim_id: c
+        for c in _validation_claims.heterogeneity_claims({"heterogeneity": pd.DataFrame(rows)})
     }
     assert got["heterogeneity_bound_crossover"].verdict == "reproduced"
     assert "r_L ≥ 3" in got["heterogeneity_bound_crossover"].evidence

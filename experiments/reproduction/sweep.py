@@ -54,7 +54,7 @@ FINGERPRINT_EXCLUDE = (
     "experiments/reproduction/claims.py",
     "experiments/reproduction/sweep.py",
     "experiments/__main__.py",
-    "experiments/reproduction/suites/_verdicts.py",
+    "experiments/reproduction/suites/_validation_claims.py",
 )
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import pandas as pd
 
 from experiments.reproduction.protocol import Context, Experiment, Grid
-from experiments.reproduction.suites import _verdicts
-from experiments.reproduction.suites._common import built, standard
+from experiments.reproduction.suites import _validation_claims
+from experiments.reproduction.suites._instances import built, standard
 from experiments.validation.validate import CRITERION_COLUMN, validate
 
 THEOREMS = ("sgd", "lars", "lamb_beta2_zero")
@@ -113,8 +113,8 @@ EXPERIMENT = Experiment(
     "L_inf/L_avg from 1 to h at fixed L_avg: where LARS/LAMB beat SGD, measured and in the bound",
     run,
     units,
-    _verdicts.heterogeneity_claims,
-    claim_specs=_verdicts.HETEROGENEITY_SPECS,
+    _validation_claims.heterogeneity_claims,
+    claim_specs=_validation_claims.HETEROGENEITY_SPECS,
     tables=("theorem_validation", "heterogeneity"),
     figure="heterogeneity",
     grid=GRID,

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from experiments.reproduction.protocol import Context, Experiment, Grid
-from experiments.reproduction.suites import _verdicts
-from experiments.reproduction.suites._common import built, standard
+from experiments.reproduction.suites import _validation_claims
+from experiments.reproduction.suites._instances import built, standard
 from experiments.validation import stats
 from experiments.validation.optimizers import for_theorem
 from experiments.validation.runner import simulate
@@ -155,8 +155,8 @@ EXPERIMENT = Experiment(
     "normalisation-bias inequality and sign-disagreement probabilities vs their bounds",
     run,
     units,
-    _verdicts.lemma_claims,
-    claim_specs=_verdicts.LEMMA_SPECS,
+    _validation_claims.lemma_claims,
+    claim_specs=_validation_claims.LEMMA_SPECS,
     tables=("theorem_validation", "lemma_checks"),
     figure="lemmas",
     grid=GRID,

@@ -14,8 +14,8 @@ import math
 import pandas as pd
 
 from experiments.reproduction.protocol import Context, Experiment, Grid
-from experiments.reproduction.suites import _verdicts
-from experiments.reproduction.suites._common import built, for_theorem, standard
+from experiments.reproduction.suites import _validation_claims
+from experiments.reproduction.suites._instances import built, for_theorem, standard
 from experiments.validation.validate import CRITERION_COLUMN, validate
 
 ALL_THEOREMS = ("sgd", "lars", "lamb_beta2_zero", "lamb_beta2_pos")
@@ -113,8 +113,8 @@ EXPERIMENT = Experiment(
     "equal total noise concentrated in one layer vs spread over all layers",
     run,
     units,
-    _verdicts.noise_density_claims,
-    claim_specs=(_verdicts.NOISE_DENSITY_SPEC,),
+    _validation_claims.noise_density_claims,
+    claim_specs=(_validation_claims.NOISE_DENSITY_SPEC,),
     tables=("theorem_validation", "noise_density"),
     figure="noise_density",
     grid=GRID,

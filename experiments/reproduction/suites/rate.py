@@ -15,8 +15,8 @@ import pandas as pd
 
 import theory
 from experiments.reproduction.protocol import Context, Experiment, Grid
-from experiments.reproduction.suites import _verdicts
-from experiments.reproduction.suites._common import THEOREMS, built, for_theorem, standard
+from experiments.reproduction.suites import _validation_claims
+from experiments.reproduction.suites._instances import THEOREMS, built, for_theorem, standard
 from experiments.validation import stats
 from experiments.validation.validate import validate
 
@@ -114,8 +114,8 @@ EXPERIMENT = Experiment(
     "measured vs bound over T (2^3..2^10+), every theorem, fitted log-log slopes",
     run,
     units,
-    _verdicts.rate_claims,
-    claim_specs=(*_verdicts.bound_specs("rate", "rate"), *_verdicts.RATE_SPECS),
+    _validation_claims.rate_claims,
+    claim_specs=(*_validation_claims.bound_specs("rate", "rate"), *_validation_claims.RATE_SPECS),
     tables=("theorem_validation", "rate_slopes"),
     figure="rate",
     grid=GRID,

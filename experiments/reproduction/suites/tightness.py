@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from experiments.reproduction.protocol import Context, Experiment, Grid
-from experiments.reproduction.suites import _verdicts
-from experiments.reproduction.suites._common import THEOREMS, built, for_theorem
+from experiments.reproduction.suites import _validation_claims
+from experiments.reproduction.suites._instances import THEOREMS, built, for_theorem
 from experiments.validation.spec import InstanceSpec
 from experiments.validation.validate import validate
 
@@ -212,8 +212,11 @@ EXPERIMENT = Experiment(
     "measured/bound over a grid and an adversarial search within the hypotheses",
     run,
     units,
-    _verdicts.tightness_claims,
-    claim_specs=(*_verdicts.bound_specs("tightness", "tightness"), _verdicts.TIGHTNESS_SPEC),
+    _validation_claims.tightness_claims,
+    claim_specs=(
+        *_validation_claims.bound_specs("tightness", "tightness"),
+        _validation_claims.TIGHTNESS_SPEC,
+    ),
     tables=("theorem_validation", "tightness", "tightness_best"),
     figure="tightness",
     grid=GRID,

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from experiments.reproduction.protocol import Context, Experiment, Grid
-from experiments.reproduction.suites import _verdicts
-from experiments.reproduction.suites._common import built, standard
+from experiments.reproduction.suites import _validation_claims
+from experiments.reproduction.suites._instances import built, standard
 from experiments.validation import stats
 from experiments.validation.optimizers import for_theorem
 from experiments.validation.runner import simulate
@@ -78,8 +78,8 @@ EXPERIMENT = Experiment(
     "per-layer trust ratios over steps (LARS, LAMB)",
     run,
     units,
-    _verdicts.trust_ratio_claims,
-    claim_specs=(_verdicts.TRUST_RATIO_SPEC,),
+    _validation_claims.trust_ratio_claims,
+    claim_specs=(_validation_claims.TRUST_RATIO_SPEC,),
     tables=("trust_ratios",),
     figure="trust_ratios",
     grid=GRID,
