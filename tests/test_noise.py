@@ -358,10 +358,12 @@ def test_table_cap_message_names_n_d_and_cap():
 
 @pytest.mark.parametrize(
     ("kind", "b"),
-    [(k, b) for k in NOISE_KINDS for b in (0, -1, 2.5, True, np.float64(3.0), jnp.float64(3.0))]
+    [(k, b) for k in NOISE_KINDS for b in (0, -1, 2.5, True, np.float64(3.0), "jax_float64")]
     + [("finite_sum", 21)],  # b > n_samples
 )
 def test_minibatch_mean_rejects_bad_batch_size(kind, b):
+    if b == "jax_float64":  # a JAX float scalar, made inside the test's float64 scope
+        b = jnp.float64(3.0)
     kw = {"n_samples": 20} if kind == "finite_sum" else {}
     noise = make_noise(kind, NAMES, SHAPES) if kind == "none" else _noise(kind, **kw)
     with pytest.raises(ValueError, match="batch_size"):
