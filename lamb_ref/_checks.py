@@ -29,6 +29,14 @@ class NonFiniteGradientError(FloatingPointError):
     """A gradient leaf holds NaN or Inf (raised by both backends' ``finite_check``)."""
 
 
+class LeafDtypeError(HyperparameterError, TypeError):
+    """A params/grads leaf is not floating (integer, bool, complex, ...): both backends refuse it.
+
+    A :class:`HyperparameterError` (so one ``except`` catches every bad-input error) and a
+    ``TypeError`` (the leaf's type is what is wrong).
+    """
+
+
 def _concrete(value: Any) -> float | None:
     """The value as a float, or None when it cannot be inspected (a tracer)."""
     if isinstance(value, bool):
@@ -189,6 +197,77 @@ def unknown_keys(where: str, given: dict[str, Any], accepted: Sequence[str]) -> 
         raise HyperparameterError(
             f"{where} does not take hyperparameter(s) {bad} "
             f"(values {[given[k] for k in bad]!r}); it accepts {sorted(accepted)}"
+        )
+
+
+# --- the leaves of params and grads -------------------------------------------------------------
+
+ALLOWED_LEAVES = (
+    "floating-point arrays of any float dtype (float16, bfloat16, float32, float64, ...) "
+    "and Python floats"
+)
+_REFUSED = {
+    "int": "integer and bool leaves cannot take a gradient step; cast the leaf to a float dtype "
+    "or keep it out of the tree given to the optimizer",
+    "complex": "complex leaves are not supported (their norms and second moments would need "
+    "|g|² = g·conj(g), which no optimizer here implements)",
+    "other": "it is not a floating-point array",
+}
+
+
+def leaf_kind(leaf: Any) -> tuple[str, str]:
+    """("float" | "int" | "complex" | "other", a description of the leaf's type).
+
+    Reads only the leaf's ``dtype`` (static under ``jit``) or its Python type: no values. bool
+    counts as "int"; ml_dtypes' floats (bfloat16, float8_*) count as "float", its int4s as "int".
+    """
+    dtype = getattr(leaf, "dtype", None)
+    if dtype is None:
+        for kind, types in (("int", (bool, int)), ("float", (float,)), ("complex", (complex,))):
+            if isinstance(leaf, types):
+                return kind, f"Python type {type(leaf).__name__}"
+        return "other", f"type {type(leaf).__name__}"
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        return "other", f"dtype {dtype}"
+    name = dt.name
+    if dt.kind == "f" or (dt.kind == "V" and name.startswith(("float", "bfloat"))):
+        return "float", f"dtype {name}"
+    if dt.kind in "biu" or (dt.kind == "V" and name.startswith(("int", "uint"))):
+        return "int", f"dtype {name}"
+    if dt.kind == "c":
+        return "complex", f"dtype {name}"
+    return "other", f"dtype {name}"
+
+
+def float_leaves(what: str, names: Sequence[str], leaves: Sequence[Any]) -> None:
+    """Every leaf must be floating; else :class:`LeafDtypeError` naming the leaf and its dtype."""
+    for n, leaf in zip(names, leaves, strict=True):
+        kind, desc = leaf_kind(leaf)
+        if kind != "float":
+            where = repr(n) if n else "'' (the tree is a single leaf)"
+            raise LeafDtypeError(
+                f"{what} leaf {where} has {desc}: {_REFUSED[kind]}; "
+                f"the optimizers take {ALLOWED_LEAVES}"
+            )
+
+
+def learning_rate_value(value: Any, count: Any, schedule: bool) -> None:
+    """η at a step must be finite and >= 0 (the opt-in check of every ``finite_check``).
+
+    ``value`` may be an array of learning rates (vmapped); the first bad one is named.
+    """
+    etas = np.asarray(value, dtype=np.float64).ravel()
+    bad = etas[~(np.isfinite(etas) & (etas >= 0))]
+    if bad.size:
+        shown = repr(float(f"{bad[0]:.6g}"))  # the same text for a float32 and a float64 η
+        steps = np.asarray(count).ravel()
+        step = int(steps[0]) if steps.size else count
+        what = f"learning_rate schedule returned {shown}" if schedule else f"learning_rate={shown}"
+        raise HyperparameterError(
+            f"{what} at step {step} is invalid: a learning rate must be finite and >= 0 "
+            "(checked by finite_check)"
         )
 
 

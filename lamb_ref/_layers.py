@@ -6,12 +6,20 @@ the JAX package, like optax's ``scale_by_trust_ratio``.
 
 from __future__ import annotations
 
+import contextvars
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
+from lamb_ref import _checks
 from lamb_ref._variant_specs import UpperClamp
+
+# True while ``lamb_ref.finite_check`` runs (or traces) the wrapped optimizer's ``update``: the
+# learning rate of that step is then checked (see :func:`learning_rate_at`).
+CHECK_LEARNING_RATE: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "lamb_ref_check_learning_rate", default=False
+)
 
 
 def layer_norm(x: jnp.ndarray, kind: str) -> jnp.ndarray:
@@ -96,8 +104,21 @@ def fresh(operands: Any) -> Any:
 
 
 def learning_rate_at(learning_rate: Any, count: jnp.ndarray) -> Any:
-    """η for the step after ``count`` steps (schedules are called with ``count``, as in optax)."""
-    return learning_rate(count) if callable(learning_rate) else learning_rate
+    """η for the step after ``count`` steps (schedules are called with ``count``, as in optax).
+
+    Unchecked, as optax does it: a schedule may return a negative or non-finite η, and jitted
+    code cannot raise on a value. Under ``lamb_ref.finite_check`` (:data:`CHECK_LEARNING_RATE`)
+    η must be finite and >= 0: checked at once on concrete values, else through
+    ``jax.debug.callback`` (the jitted call then fails with the same message).
+    """
+    eta = learning_rate(count) if callable(learning_rate) else learning_rate
+    if CHECK_LEARNING_RATE.get():
+        schedule = callable(learning_rate)
+        if isinstance(eta, jax.core.Tracer) or isinstance(count, jax.core.Tracer):
+            jax.debug.callback(lambda e, c: _checks.learning_rate_value(e, c, schedule), eta, count)
+        else:
+            _checks.learning_rate_value(eta, count, schedule)
+    return eta
 
 
 def scalar(value: Any, like: jnp.ndarray) -> jnp.ndarray:

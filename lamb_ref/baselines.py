@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import optax
 
 from lamb_ref import _checks, _layers
-from lamb_ref.tree import check_match, resolve_mask
+from lamb_ref.tree import check_match, float_inputs, float_tree, resolve_mask
 
 
 class CountState(NamedTuple):
@@ -41,6 +41,7 @@ def _zero_count() -> jnp.ndarray:
 
 
 def _flat(grads, params, needs_params):
+    grads, params = float_inputs(grads, params)
     if params is None and needs_params:
         raise _checks.HyperparameterError("params=None is invalid: weight decay needs the params")
     if params is not None:
@@ -65,7 +66,11 @@ def sgd(learning_rate: Any, weight_decay: Any = 0.0) -> optax.GradientTransforma
         ]
         return jax.tree.unflatten(treedef, ups), CountState(state.count + 1)
 
-    return optax.GradientTransformation(lambda params: CountState(_zero_count()), update)
+    def init(params):
+        float_tree(params, "params")
+        return CountState(_zero_count())
+
+    return optax.GradientTransformation(init, update)
 
 
 def momentum(
@@ -79,6 +84,7 @@ def momentum(
     decay = not (isinstance(weight_decay, int | float) and weight_decay == 0)
 
     def init(params):
+        params = float_tree(params, "params")
         return MomentumState(_zero_count(), jax.tree.map(jnp.zeros_like, params))
 
     def update(grads, state, params=None):
@@ -109,6 +115,7 @@ def _adam_like(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask):
     decay = not (isinstance(weight_decay, int | float) and weight_decay == 0)
 
     def init(params):
+        params = float_tree(params, "params")
         z = jax.tree.map(jnp.zeros_like, params)
         return AdamState(_zero_count(), z, jax.tree.map(jnp.zeros_like, params))
 
@@ -174,6 +181,7 @@ def adagrad(
     _checks.nonnegative("eps", eps)
 
     def init(params):
+        params = float_tree(params, "params")
         return AdagradState(
             _zero_count(),
             jax.tree.map(lambda x: jnp.full_like(x, initial_accumulator_value), params),

@@ -1,4 +1,4 @@
-"""Opt-in NaN/Inf check for the JAX optimizers.
+"""Opt-in NaN/Inf check for the JAX optimizers (gradients and learning rate).
 
 Without it (documented behaviour, tested in ``tests/test_finite.py``):
 
@@ -9,7 +9,11 @@ Without it (documented behaviour, tested in ``tests/test_finite.py``):
   a NaN makes the global norm NaN and every leaf's update NaN; an Inf makes it Inf, which zeroes
   every other leaf's gradient.
 
-:func:`finite_check` raises instead, naming the offending leaves.
+:func:`finite_check` raises instead, naming the offending leaves. It also checks the step's
+learning rate (a schedule's value, or an injected hyperparameter): a negative or non-finite η
+raises :class:`lamb_ref.HyperparameterError` naming the value and the step - without it a
+negative η ascends and a NaN one makes the parameters NaN, as in optax (jitted code cannot
+raise on a value unless a check is compiled in, which is what this opt-in does).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from lamb_ref import _layers
 from lamb_ref._checks import NonFiniteGradientError
 from lamb_ref.tree import leaf_names
 
@@ -49,10 +54,19 @@ def check_finite(grads: Any) -> None:
 
 
 def finite_check(tx: optax.GradientTransformation) -> optax.GradientTransformation:
-    """Wrap ``tx`` so that every ``update`` first runs :func:`check_finite` on the gradients."""
+    """Wrap ``tx``: every ``update`` first runs :func:`check_finite` on the gradients, and the
+    learning rate ``tx`` takes in that update must be finite and >= 0.
+
+    Both checks run eagerly, or under ``jit`` through ``jax.debug.callback`` (the only per-step
+    host round trip, which is why they are opt-in).
+    """
 
     def update(grads, state, params=None):
         check_finite(grads)
-        return tx.update(grads, state, params)
+        token = _layers.CHECK_LEARNING_RATE.set(True)
+        try:
+            return tx.update(grads, state, params)
+        finally:
+            _layers.CHECK_LEARNING_RATE.reset(token)
 
     return optax.GradientTransformation(tx.init, update)

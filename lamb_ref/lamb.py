@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import optax
 
 from lamb_ref import _checks, _layers
-from lamb_ref.tree import check_match, resolve_mask
+from lamb_ref.tree import check_match, float_inputs, float_tree, resolve_mask
 
 
 class LambState(NamedTuple):
@@ -87,10 +87,12 @@ def lamb_family(
     phi_fn = _layers.phi_function(phi)
 
     def init(params: Any) -> LambState:
+        params = float_tree(params, "params")
         zeros = jax.tree.map(jnp.zeros_like, params)
         return LambState(jnp.zeros((), jnp.int32), zeros, jax.tree.map(jnp.zeros_like, params))
 
     def update(grads: Any, state: LambState, params: Any = None) -> tuple[Any, LambState]:
+        grads, params = float_inputs(grads, params)
         if params is None:
             raise _checks.HyperparameterError("params=None is invalid: LAMB needs the parameters")
         names = check_match(grads, params)

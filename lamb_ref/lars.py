@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import optax
 
 from lamb_ref import _checks, _layers
-from lamb_ref.tree import check_match, resolve_mask
+from lamb_ref.tree import check_match, float_inputs, float_tree, resolve_mask
 
 
 class LarsState(NamedTuple):
@@ -23,6 +23,7 @@ class LarsState(NamedTuple):
 
 
 def _init(params: Any) -> LarsState:
+    params = float_tree(params, "params")
     return LarsState(jnp.zeros((), jnp.int32), jax.tree.map(jnp.zeros_like, params))
 
 
@@ -30,6 +31,7 @@ def _transformation(leaf_step, weight_decay_mask, trust_ratio_mask, learning_rat
     """Wrap ``leaf_step(g, x, buf, eta, wd_on, adapt_on) -> (update, new_buf)`` over leaves."""
 
     def update(grads: Any, state: LarsState, params: Any = None) -> tuple[Any, LarsState]:
+        grads, params = float_inputs(grads, params)
         if params is None:
             raise _checks.HyperparameterError("params=None is invalid: LARS needs the parameters")
         names = check_match(grads, params)

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import optax
 
 from lamb_ref import _checks, _layers
-from lamb_ref.tree import check_match, resolve_mask
+from lamb_ref.tree import check_match, float_inputs, float_tree, resolve_mask
 
 
 class NesterovLambState(NamedTuple):
@@ -55,8 +55,10 @@ def _nesterov_lamb(
     phi_fn = _layers.phi_function(phi)
 
     def init(params: Any) -> NesterovLambState:
+        params = float_tree(params, "params")
         leaves = jax.tree.leaves(params)
-        dtype = leaves[0].dtype if leaves else jnp.float32
+        # the products Π β^i in float32 or wider (in bfloat16, β2 = 0.999 rounds to 1)
+        dtype = jnp.promote_types(leaves[0].dtype, jnp.float32) if leaves else jnp.float32
         one = jnp.ones((), dtype)
         return NesterovLambState(
             jnp.zeros((), jnp.int32),
@@ -67,6 +69,7 @@ def _nesterov_lamb(
         )
 
     def update(grads, state, params=None):
+        grads, params = float_inputs(grads, params)
         if params is None:
             raise _checks.HyperparameterError("params=None is invalid: N-LAMB needs the parameters")
         names = check_match(grads, params)
@@ -87,16 +90,18 @@ def _nesterov_lamb(
         ms, vs, ups = [], [], []
         for i, (g, x) in enumerate(zip(gs, xs, strict=True)):
             s = lambda v, g=g: _layers.scalar(v, g)  # noqa: E731
-            m = s(b1_t) * mus[i] + (1 - s(b1_t)) * g
-            m_hat = s(b1_next) * m / (1 - s(prod1_next)) + (1 - s(b1_t)) * g / (1 - s(prod1_t))
+            # 1 - a in float32 or wider, rounded once to the leaf's dtype: for a float32/float64
+            # leaf exactly 1 - s(a); in bfloat16, β2 = 0.999 itself rounds to 1 and 1 - β2 to 0.
+            wide = jnp.promote_types(g.dtype, jnp.float32)
+            c = lambda a, g=g, wide=wide: _layers.scalar(1 - jnp.asarray(a, wide), g)  # noqa: E731
+            m = s(b1_t) * mus[i] + c(b1_t) * g
+            m_hat = s(b1_next) * m / c(prod1_next) + c(b1_t) * g / c(prod1_t)
             if second_moment_nesterov:
-                v = s(b2_t) * nus[i] + (1 - s(b2_t)) * g * g
-                v_hat = s(b2_next) * v / (1 - s(prod2_next)) + (1 - s(b2_t)) * g * g / (
-                    1 - s(prod2_t)
-                )
+                v = s(b2_t) * nus[i] + c(b2_t) * g * g
+                v_hat = s(b2_next) * v / c(prod2_next) + c(b2_t) * g * g / c(prod2_t)
             else:
-                v = s(b2) * nus[i] + (1 - s(b2)) * g * g
-                v_hat = s(b2) * v / (1 - s(b2) ** t.astype(g.dtype))
+                v = s(b2) * nus[i] + c(b2) * g * g
+                v_hat = s(b2) * v / c(jnp.asarray(b2, wide) ** t.astype(wide))
             r = m_hat / (jnp.sqrt(v_hat) + s(eps))
             u = r + s(weight_decay) * x if wd_on[i] else r
             ratio = _layers.trust_ratio(x, u, phi_fn, trust_norm) if adapt_on[i] else 1

@@ -40,6 +40,7 @@ import numpy as np
 from lamb_ref import _checks
 from lamb_ref._variant_specs import resolve
 from lamb_ref.reference import _common, _tree, baselines
+from lamb_ref.reference.finite import check_finite as reference_check_finite
 from lamb_ref.reference.lamb import lamb_family as reference_lamb_family
 from lamb_ref.reference.lars import lars as reference_lars
 from lamb_ref.reference.lars import lars_2017 as reference_lars_2017
@@ -524,6 +525,21 @@ def adamw(
         learning_rate, b1, b2, eps, weight_decay, weight_decay_mask=weight_decay_mask
     )
     return _adam_like(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask, ref)
+
+
+def finite_check(optimizer: InplaceOptimizer) -> InplaceOptimizer:
+    """:func:`lamb_ref.reference.finite_check` for an in-place step: every ``step`` first checks
+    the gradients for NaN/Inf, and its learning rate must be finite and >= 0."""
+
+    def step(params: Any, state: dict, grads: Any) -> None:
+        reference_check_finite(grads)
+        token = _common.CHECK_LEARNING_RATE.set(True)
+        try:
+            optimizer.step(params, state, grads)
+        finally:
+            _common.CHECK_LEARNING_RATE.reset(token)
+
+    return InplaceOptimizer(optimizer.init, step)
 
 
 _FAMILIES = {

@@ -7,6 +7,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.tree_util import DictKey, FlattenedIndexKey, GetAttrKey, SequenceKey
 
 from lamb_ref import _checks
@@ -33,6 +34,27 @@ def leaf_names(tree: Any) -> list[str]:
 def apply_updates(params: Any, updates: Any) -> Any:
     """x_{t+1} = x_t + u_t leaf by leaf, keeping each parameter's dtype."""
     return jax.tree.map(lambda x, u: (x + u).astype(jnp.asarray(x).dtype), params, updates)
+
+
+def float_tree(tree: Any, what: str) -> Any:
+    """``tree`` once every leaf is checked to be floating (:func:`lamb_ref._checks.float_leaves`).
+
+    The check reads dtypes only (static under ``jit``, no device work). Python float leaves
+    become arrays, as optax treats them; every other leaf is returned as is.
+    """
+    leaves, treedef = jax.tree.flatten(tree)
+    _checks.float_leaves(what, leaf_names(tree), leaves)
+    python_float = [isinstance(x, float) and not isinstance(x, np.generic) for x in leaves]
+    if not any(python_float):
+        return tree
+    leaves = [jnp.asarray(x) if p else x for x, p in zip(leaves, python_float, strict=True)]
+    return jax.tree.unflatten(treedef, leaves)
+
+
+def float_inputs(grads: Any, params: Any) -> tuple[Any, Any]:
+    """:func:`float_tree` of the gradients, then of the parameters (unless None)."""
+    grads = float_tree(grads, "grads")
+    return grads, (None if params is None else float_tree(params, "params"))
 
 
 def check_match(grads: Any, params: Any) -> list[str]:

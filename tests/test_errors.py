@@ -166,10 +166,17 @@ def test_mask_leaves_must_be_bools(m):
         m.lamb(0.1, weight_decay_mask="bias")
 
 
-def test_reference_schedule_returning_negative_is_refused():
-    tx = reference.lamb(lambda count: -1.0)
-    params = {"w": np.ones(2)}
+@pytest.mark.parametrize(
+    "m, arr", [(reference, np.asarray), (lamb_ref, jnp.asarray)], ids=["numpy", "jax"]
+)
+def test_schedule_returning_negative_is_refused_under_finite_check(m, arr):
+    """Both backends check a schedule's value only under the opt-in ``finite_check``."""
+    params = {"w": arr(np.ones(2))}
+    tx = m.finite_check(m.lamb(lambda count: -1.0))
     with pytest.raises(
-        HyperparameterError, match=r"learning_rate schedule returned -1\.0 at step 0"
+        HyperparameterError, match=r"learning_rate schedule returned -1\.0 at step 0 is invalid"
     ):
         tx.update(params, tx.init(params), params)
+    unchecked = m.lamb(lambda count: -1.0)  # as optax: η = -1 ascends
+    updates, _ = unchecked.update(params, unchecked.init(params), params)
+    assert np.all(np.asarray(updates["w"]) > 0)

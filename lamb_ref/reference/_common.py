@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -129,17 +130,24 @@ def trust_ratio(
     return ratio
 
 
+# True while ``lamb_ref.reference.finite_check`` runs the wrapped optimizer's ``update``: the
+# learning rate of that step is then checked (see :func:`learning_rate_at`).
+CHECK_LEARNING_RATE: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "lamb_ref_reference_check_learning_rate", default=False
+)
+
+
 def learning_rate_at(learning_rate: Any, count: int) -> float:
-    """η for the step after ``count`` steps (a schedule is called with ``count``, as in optax)."""
-    if callable(learning_rate):
-        value = float(np.asarray(learning_rate(count)))
-        if not (math.isfinite(value) and value >= 0):
-            raise _checks.HyperparameterError(
-                f"learning_rate schedule returned {value!r} at step {count}: "
-                "a learning rate must be finite and >= 0"
-            )
-        return value
-    return float(learning_rate)
+    """η for the step after ``count`` steps (a schedule is called with ``count``, as in optax).
+
+    Unchecked, as in the JAX twin (which cannot raise on a value inside ``jit``): a negative η
+    ascends, a NaN one makes the parameters NaN. Under :func:`lamb_ref.reference.finite_check`
+    (:data:`CHECK_LEARNING_RATE`) η must be finite and >= 0, else ``HyperparameterError``.
+    """
+    value = float(np.asarray(learning_rate(count))) if callable(learning_rate) else learning_rate
+    if CHECK_LEARNING_RATE.get():
+        _checks.learning_rate_value(value, count, callable(learning_rate))
+    return float(value)
 
 
 class Leaves(NamedTuple):

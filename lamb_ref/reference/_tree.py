@@ -54,19 +54,14 @@ def flatten(tree: Any) -> tuple[list[str], list[Any], Callable[[list[Any]], Any]
 
 
 def arrays(tree: Any, what: str) -> tuple[list[str], list[np.ndarray], Callable]:
-    """Flatten a tree of array-likes to float arrays (float64 unless already floating)."""
+    """Flatten a tree of floating leaves to arrays (a Python float becomes a float64 0-d array).
+
+    Any other leaf (integer, bool, complex, ...) raises :class:`lamb_ref._checks.LeafDtypeError`
+    naming it, with the JAX backend's message (:func:`lamb_ref._checks.float_leaves`).
+    """
     names, leaves, rebuild = flatten(tree)
-    arrs = []
-    for n, leaf in zip(names, leaves, strict=True):
-        a = np.asarray(leaf)
-        if not np.issubdtype(a.dtype, np.floating):
-            if not np.issubdtype(a.dtype, np.number):
-                raise _checks.HyperparameterError(
-                    f"{what} leaf {n!r} has dtype {a.dtype}; expected a floating-point array"
-                )
-            a = a.astype(np.float64)
-        arrs.append(a)
-    return names, arrs, rebuild
+    _checks.float_leaves(what, names, leaves)
+    return names, [np.asarray(leaf) for leaf in leaves], rebuild
 
 
 def named_leaves(tree: Any) -> tuple[list[str], list[Any]]:

@@ -23,6 +23,7 @@ def sgd(learning_rate: Any, weight_decay: float = 0.0) -> _common.Optimizer:
     _checks.nonnegative("weight_decay", weight_decay)
 
     def init(params: Any) -> dict:
+        _tree.arrays(params, "params")  # the leaves must be floating, as everywhere
         return {"count": 0}
 
     def update(grads: Any, state: dict, params: Any) -> tuple[Any, dict]:

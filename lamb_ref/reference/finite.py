@@ -1,4 +1,4 @@
-"""Opt-in NaN/Inf check for the NumPy reference.
+"""Opt-in NaN/Inf check for the NumPy reference (gradients and learning rate).
 
 Without it (documented behaviour, tested in ``tests/test_finite.py``):
 
@@ -9,7 +9,11 @@ Without it (documented behaviour, tested in ``tests/test_finite.py``):
   a NaN makes the global norm NaN and every leaf's update NaN; an Inf makes it Inf, which zeroes
   every other leaf's gradient.
 
-:func:`finite_check` raises instead, naming the offending leaves.
+:func:`finite_check` raises instead, naming the offending leaves. It also checks the step's
+learning rate: a negative or non-finite η (a schedule's value) raises
+:class:`lamb_ref._checks.HyperparameterError` naming the value and the step. Without it a
+negative η ascends and a NaN one makes the parameters NaN - the JAX twin's behaviour, which
+cannot raise on a value inside ``jit`` unless the check is compiled in.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from lamb_ref._checks import NonFiniteGradientError
-from lamb_ref.reference import _tree
+from lamb_ref.reference import _common, _tree
 from lamb_ref.reference._common import Optimizer
 
 
@@ -32,10 +36,15 @@ def check_finite(grads: Any) -> None:
 
 
 def finite_check(optimizer: Optimizer) -> Optimizer:
-    """Wrap an optimizer so that ``update`` first runs :func:`check_finite` on the gradients."""
+    """Wrap an optimizer: ``update`` first runs :func:`check_finite` on the gradients, and the
+    learning rate the optimizer takes in that update must be finite and >= 0."""
 
     def update(grads: Any, state: Any, params: Any = None) -> tuple[Any, Any]:
         check_finite(grads)
-        return optimizer.update(grads, state, params)
+        token = _common.CHECK_LEARNING_RATE.set(True)
+        try:
+            return optimizer.update(grads, state, params)
+        finally:
+            _common.CHECK_LEARNING_RATE.reset(token)
 
     return Optimizer(optimizer.init, update)
