@@ -6,13 +6,15 @@ Every figure module exposes ``make(table, **extra_tables) -> Figure`` and the co
 under ``tables/<name>.csv``); :mod:`figures.style` owns colours, labels and sizes.
 
 :func:`render_all` draws every figure whose tables exist and writes ``<name>.png`` and
-``<name>.pdf`` atomically.
+``<name>.pdf`` atomically (temporary files a killed run left behind are removed first).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
@@ -95,6 +97,30 @@ def _save(fig, path: Path, fmt: str) -> None:
         raise
 
 
+# _save's temporary names (mkstemp: prefix ".<name>.", 8 random characters, ".tmp"), and the age
+# past which one is a killed run's leftover rather than a live writer's file.
+_TEMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
+_TEMP_MAX_AGE_S = 60.0
+
+
+def _clean_leftover_tmp(folder: Path) -> None:
+    """Delete temporary figure files a killed run left in ``folder`` (our pattern, > 60 s old)."""
+    if not folder.is_dir():
+        return
+    now = time.time()
+    for path in folder.iterdir():
+        try:
+            if (
+                _TEMP_NAME.match(path.name)
+                and path.is_file()
+                and not path.is_symlink()
+                and now - path.stat().st_mtime > _TEMP_MAX_AGE_S
+            ):
+                path.unlink()
+        except FileNotFoundError:  # removed meanwhile by another run
+            continue
+
+
 def render_all(
     tables_dir: str | Path, figures_dir: str | Path, names: Iterable[str] | None = None
 ) -> dict[str, dict]:
@@ -118,6 +144,7 @@ def render_all(
     unknown = [n for n in names if n not in FIGURES]
     if unknown:
         raise ValueError(f"figure name(s) {unknown} unknown: expected some of {list(FIGURES)}")
+    _clean_leftover_tmp(figures_dir)
     out: dict[str, dict] = {}
     for name in names:
         tables, reason = {}, None

@@ -3,16 +3,19 @@
 Layout under ``out``: ``tables/<table>.csv`` for every table an experiment returns,
 ``tables/theorem_validation_<experiment>.csv`` for its validation rows, and
 ``theorem_validation.csv``: every experiment's rows found under ``tables/`` (so ``--only`` reruns
-one experiment without losing the others'). Unit results are cached under ``out/cache`` by spec
-hash: a rerun, or a run after an interruption, recomputes only what is missing.
-``manifest.json`` records each finished experiment (profile, code fingerprint, tables, time): a
-finished experiment is skipped on the next run, and ``claims.csv`` is derived from the tables
-of every finished experiment (:func:`collect_claims`).
+one experiment without losing the others'). Unit results are cached under ``out/cache`` by key
+(spec, the fingerprint of the code that computes the unit, the device count:
+:mod:`experiments.cache`): a rerun, or a run after an interruption, recomputes only what is
+missing or was computed by other code. ``manifest.json`` records each finished experiment
+(profile, code fingerprint, device count, tables, time): a finished experiment is skipped on the
+next run, and ``claims.csv`` is derived from the tables of every finished experiment
+(:func:`collect_claims`). The manifest is updated under a lock (``.manifest.json.lock``), so
+concurrent runs into one folder keep each other's entries; an unreadable manifest or cache file
+is moved aside with a warning, and temporary files a killed run left are removed at the start.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import time
@@ -23,7 +26,16 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from experiments.cache import Cache, atomic_write_text
+from experiments.cache import (
+    ENGINES,
+    Cache,
+    atomic_write_text,
+    clean_temp_files,
+    device_count,
+    file_lock,
+    move_aside,
+    source_fingerprint,
+)
 from experiments.reproduction import claims as claims_mod
 from experiments.reproduction.registry import EXPERIMENTS, Context
 from experiments.training import enable_compilation_cache
@@ -45,40 +57,70 @@ def collect_validation(out: Path) -> pd.DataFrame:
 
 
 MANIFEST = "manifest.json"
+MANIFEST_LOCK = ".manifest.json.lock"
 # The code whose changes invalidate finished experiments (figures only read tables, so they are
-# not part of it; the entry script is wiring).
-FINGERPRINT_PACKAGES = ("lamb_ref", "theory", "experiments")
+# not part of it; the entry script is wiring): experiments.cache's "default" engine.
+FINGERPRINT_PACKAGES = ENGINES["default"].paths
 # Modules that only format or judge finished tables (claims are re-derived on every run).
-FINGERPRINT_EXCLUDE = (
-    "experiments/reproduction/report.py",
-    "experiments/reproduction/claims.py",
-    "experiments/reproduction/sweep.py",
-    "experiments/__main__.py",
-    "experiments/reproduction/suites/_validation_claims.py",
-)
+FINGERPRINT_EXCLUDE = ENGINES["default"].exclude
 
 
 def code_fingerprint() -> str:
     """sha256 over the source of the packages that compute results (path + bytes, sorted)."""
-    root = Path(__file__).resolve().parent.parent
-    h = hashlib.sha256()
-    for pkg in FINGERPRINT_PACKAGES:
-        for path in sorted((root / pkg).rglob("*")):
-            rel = path.relative_to(root).as_posix()
-            if (
-                path.suffix in (".py", ".json")
-                and "__pycache__" not in path.parts
-                and rel not in FINGERPRINT_EXCLUDE
-            ):
-                h.update(rel.encode())
-                h.update(path.read_bytes())
-    return h.hexdigest()[:16]
+    return source_fingerprint(FINGERPRINT_PACKAGES, FINGERPRINT_EXCLUDE)
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def _parse_manifest(path: Path) -> dict:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return {}
+    try:
+        manifest = json.loads(text)
+    except ValueError as err:  # JSONDecodeError, UnicodeDecodeError
+        raise _Unreadable(f"{type(err).__name__}: {err}") from None
+    if not isinstance(manifest, dict) or not all(isinstance(e, dict) for e in manifest.values()):
+        raise _Unreadable("not an object of experiment entries")
+    return manifest
+
+
+def _read_healing(path: Path) -> dict:
+    """The manifest at ``path``; an unreadable one is moved aside (warning) and read as empty.
+    Call with the manifest lock held."""
+    try:
+        return _parse_manifest(path)
+    except _Unreadable as err:
+        move_aside(path, err)
+        return {}
 
 
 def read_manifest(out: str | Path) -> dict:
-    """``{experiment: {profile, fingerprint, tables, seconds, finished}}`` of finished runs."""
-    path = Path(out) / MANIFEST
-    return json.loads(path.read_text()) if path.exists() else {}
+    """``{experiment: {profile, fingerprint, devices, tables, seconds, finished}}`` of finished
+    runs. An unreadable ``manifest.json`` is renamed ``manifest.json.corrupt-<time>`` with a
+    :class:`~experiments.cache.CorruptFileWarning` and read as empty (its experiments rerun)."""
+    out = Path(out)
+    try:
+        return _parse_manifest(out / MANIFEST)
+    except _Unreadable:
+        # heal under the lock, so a concurrent writer's fresh manifest is never moved aside
+        with file_lock(out / MANIFEST_LOCK):
+            return _read_healing(out / MANIFEST)
+
+
+def update_manifest(out: str | Path, name: str, entry: dict) -> dict:
+    """Set experiment ``name``'s entry: read, modify and write ``manifest.json`` under an
+    exclusive lock (``fcntl.flock`` on ``.manifest.json.lock`` beside it), so entries written by
+    concurrent runs into the same folder are kept. Returns the manifest written."""
+    out = Path(out)
+    with file_lock(out / MANIFEST_LOCK):
+        manifest = _read_healing(out / MANIFEST)
+        manifest[name] = entry
+        atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
+    return manifest
 
 
 def table_file(experiment: str, table: str) -> str:
@@ -87,12 +129,16 @@ def table_file(experiment: str, table: str) -> str:
     )
 
 
-def is_current(entry: dict | None, profile: str, fingerprint: str, out: Path) -> bool:
-    """A manifest entry is reusable if profile and code are the same and its tables exist."""
+def is_current(
+    entry: dict | None, profile: str, fingerprint: str, out: Path, devices: int = 1
+) -> bool:
+    """A manifest entry is reusable if profile, code and device count are the same and its
+    tables exist."""
     return bool(
         entry
         and entry.get("profile") == profile
         and entry.get("fingerprint") == fingerprint
+        and entry.get("devices", 1) == devices
         and all((out / "tables" / f).exists() for f in entry.get("tables", []))
     )
 
@@ -113,23 +159,28 @@ def run(
     (JAX's persistent compilation cache, a process-wide setting: entry points opt in, library
     callers and tests leave it off).
 
-    An experiment finished under the same profile and code fingerprint (``manifest.json``) is not
-    rerun unless ``force``; an interrupted one restarts and reuses its cached units. Training
-    runs are split over ``mesh`` when one is given (results do not depend on it). Returns
+    An experiment finished under the same profile, code fingerprint and device count
+    (``manifest.json``) is not rerun unless ``force``; an interrupted one restarts and reuses its
+    cached units. ``force`` recomputes everything the named experiments need: cached units are
+    ignored (and overwritten), not only the manifest entries. Training runs and validation seeds
+    are split over ``mesh`` when one is given; its device count is part of every unit's key.
+    Temporary files a killed run left under ``out`` are removed first. Returns
     ``{name: manifest entry + {"cached": bool}}``.
     """
     unknown = [n for n in names if n not in EXPERIMENTS]
     if unknown:
         raise ValueError(f"experiment(s) {unknown} unknown: expected some of {list(EXPERIMENTS)}")
     out = Path(out)
-    cache = Cache(out / "cache")
+    clean_temp_files(out)
+    devices = device_count(mesh)
+    cache = Cache(out / "cache", refresh=force, devices=devices)
     if compilation_cache:
         enable_compilation_cache(out / "cache" / "training" / "xla")
     fingerprint = code_fingerprint()
     done: dict[str, dict] = {}
     for name in names:
         manifest = read_manifest(out)
-        if not force and is_current(manifest.get(name), profile, fingerprint, out):
+        if not force and is_current(manifest.get(name), profile, fingerprint, out, devices):
             done[name] = {**manifest[name], "cached": True}
             continue
         exp = EXPERIMENTS[name]
@@ -152,13 +203,12 @@ def run(
         entry = {
             "profile": profile,
             "fingerprint": fingerprint,
+            "devices": devices,
             "tables": written,
             "seconds": round(time.perf_counter() - start, 2),
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        manifest = read_manifest(out)  # re-read: keep entries another process may have added
-        manifest[name] = entry
-        atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
+        update_manifest(out, name, entry)  # keeps entries other processes added meanwhile
         done[name] = {**entry, "cached": False}
     collect_validation(out)
     return done

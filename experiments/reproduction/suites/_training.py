@@ -18,12 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from experiments.cache import unit_key
 from experiments.reproduction.claims import control_outcome
 from experiments.reproduction.protocol import Context
 from experiments.training import TrainConfig, train_many
 
-# Bump when a change to the training code changes results (enters every cache key).
-TRAINING_CACHE_VERSION = 1
 # Verdicts from the most to the least favourable to a claim (not_applicable: nothing judged).
 _RANK = {"reproduced": 2, "partially": 1, "not_reproduced": 0, "not_applicable": -1}
 
@@ -37,9 +36,11 @@ class RunRecord:
     trust_ratios: pd.DataFrame
 
 
-def _key(config: TrainConfig, tag: str) -> dict:
+def _key(config: TrainConfig, tag: str, mesh=None) -> dict:
+    """The run's cache key: its config, and the training code's fingerprint and the device count
+    (``experiments.cache.unit_key``), so a change to either is a new run."""
     body = json.dumps(dataclasses.asdict(config), sort_keys=True, default=repr)
-    return {"kind": "train", "v": TRAINING_CACHE_VERSION, "tag": tag, "config": body}
+    return unit_key("training", {"kind": "train", "tag": tag, "config": body}, mesh)
 
 
 def _records(df: pd.DataFrame) -> list[dict]:
@@ -84,7 +85,7 @@ def run_configs(
     out: list[RunRecord | None] = [None] * len(configs)
     todo = []
     for i, c in enumerate(configs):
-        hit = ctx.cache.lookup(_key(c, tag))
+        hit = ctx.cache.lookup(_key(c, tag, ctx.mesh))
         if hit is None:
             todo.append(i)
         else:
@@ -95,10 +96,10 @@ def run_configs(
         results = train_many([configs[i] for i in todo], cache_dir=where, mesh=ctx.mesh)
         for i, r in zip(todo, results, strict=True):
             obj = _to_json(r)
-            ctx.cache.store(_key(configs[i], tag), obj)
+            ctx.cache.store(_key(configs[i], tag, ctx.mesh), obj)
             # read back through the cache's own encoding, so a fresh run and a cached one give
             # the same rows (NaN, bools and all)
-            out[i] = _from_json(ctx.cache.lookup(_key(configs[i], tag)) or obj)
+            out[i] = _from_json(ctx.cache.lookup(_key(configs[i], tag, ctx.mesh)) or obj)
             ctx.progress(f"{label or tag}: {configs[i].optimizer} B={configs[i].batch_size}")
     return out  # type: ignore[return-value]
 
