@@ -9,10 +9,17 @@ Certified facts: ``smoothness_certified`` (the family's L_i are proven, not esti
 ``noise_variance_certified`` (every noise model here has E ξ_j² = σ̃_j² exactly by construction),
 ``noise_bounded`` (|[∇ℓ(x, s)]_j| ≤ G for all x, s: needs a bounded objective gradient and
 bounded noise; then G = max_i (sup|∇_i f| + max_j∈i sup|ξ_j|)).
+
+Numeric range: a row whose measure or bound is not a finite float (an iterate beyond the range
+where the objective is exact gives NaN; a bound can overflow) says nothing about the theorem, so
+it is never in hypothesis; ``failed_assumptions`` then names ``numeric_range`` (see
+:func:`numeric_range`). Runs at the prescribed η on instances inside the documented ranges
+(docs/validation.md, derived in objectives.py) stay finite.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -84,3 +91,21 @@ def check(
     if opt.name != {"sgd": "sgd", "lars": "lars"}.get(theorem, "lamb"):
         failed.insert(0, f"optimizer is {opt.name}, not the analysed algorithm")
     return not failed, failed
+
+
+NUMERIC_RANGE = "numeric_range"
+
+
+def numeric_range(
+    ok: bool, failed: list[str], measure: float, bound: float
+) -> tuple[bool, list[str]]:
+    """(in_hypothesis, failed) with the float64 range added: a row is in hypothesis only if its
+    measure and bound are finite. ``numeric_range`` is recorded for a non-finite measure, and
+    for a non-finite bound when nothing else failed (a bound that needs an uncertified G is NaN
+    by design, and that assumption is already named)."""
+    bad = [
+        f"{n}={v!r}" for n, v in (("measure", measure), ("bound", bound)) if not math.isfinite(v)
+    ]
+    if not bad or (failed and math.isfinite(measure)):
+        return ok and not bad, failed
+    return False, [*failed, f"{NUMERIC_RANGE} ({', '.join(bad)} not finite)"]

@@ -294,7 +294,7 @@ def chain_cosine(layer_sizes, L, *, seed: int = 0, **options) -> Objective:
     """
     sizes, _ = _sizes(layer_sizes), _integer("seed", seed, 0)
     Ls, h = _Ls("chain_cosine", L, len(sizes)), len(sizes)
-    opts = _options("chain_cosine", options, {"coupling": 0.5})
+    opts = _options("chain_cosine", options, OPTION_DEFAULTS["chain_cosine"])
     c = _real("coupling", opts["coupling"], 0.0, 1.0, low_open=False, high_open=True)
     if len(set(sizes)) != 1:
         _fail("layer_sizes", layer_sizes, "chain_cosine needs all layer sizes equal")
@@ -333,7 +333,7 @@ def coupled_cosine(layer_sizes, L, *, seed: int = 0, **options) -> Objective:
     """
     sizes, seed = _sizes(layer_sizes), _integer("seed", seed, 0)
     Ls, h = _Ls("coupled_cosine", L, len(sizes)), len(sizes)
-    opts = _options("coupled_cosine", options, {"m": 8, "coupling": 0.5})
+    opts = _options("coupled_cosine", options, OPTION_DEFAULTS["coupled_cosine"])
     m = _integer("m", opts["m"], 1)
     c = _real("coupling", opts["coupling"], 0.0, 1.0, low_open=False, high_open=True)
     W = np.random.default_rng(seed).standard_normal((m, sum(sizes)))
@@ -371,7 +371,7 @@ def noisy_quadratic(layer_sizes, L, *, seed: int = 0, **options) -> Objective:
     """
     sizes, _ = _sizes(layer_sizes), _integer("seed", seed, 0)
     Ls = _Ls("noisy_quadratic", L, len(sizes))
-    opts = _options("noisy_quadratic", options, {"condition": 100.0})
+    opts = _options("noisy_quadratic", options, OPTION_DEFAULTS["noisy_quadratic"])
     cond = _real("condition", opts["condition"], 1.0, math.inf, low_open=False, high_open=True)
     curv = [np.geomspace(li, li / cond, n) for li, n in zip(Ls, sizes, strict=True)]
     names, cj = _layer_names(len(sizes)), [jnp.asarray(c) for c in curv]
@@ -413,8 +413,7 @@ def teacher_student_tanh(layer_sizes, L=None, *, seed: int = 0, **options) -> Ob
     The gradient is unbounded in w2 (grad_bound None).
     """
     family = "teacher_student_tanh"
-    defaults = {"inputs": 8, "hidden": 8, "n_samples": 256, "teacher_scale": 1.0}
-    opts, seed = _options(family, options, defaults), _integer("seed", seed, 0)
+    opts, seed = _options(family, options, OPTION_DEFAULTS[family]), _integer("seed", seed, 0)
     p, k = _integer("inputs", opts["inputs"], 1), _integer("hidden", opts["hidden"], 1)
     n = _integer("n_samples", opts["n_samples"], 1)
     ts = _real("teacher_scale", opts["teacher_scale"], 0.0, math.inf, low_open=True, high_open=True)
@@ -487,6 +486,84 @@ def teacher_student_estimation_points(objective: Objective) -> Params:
     if objective.family != "teacher_student_tanh":
         _fail("objective", objective.family, "needs a 'teacher_student_tanh' objective")
     return _ts_points(objective)[0]
+
+
+# ----------------------------------------------------------------------------- ranges and caps
+# The documented numeric range of an instance (docs/validation.md, "Ranges and caps"), enforced
+# by ``experiments.validation.spec.InstanceSpec`` before anything is built: inside it every
+# family's value and gradient are exact float64 evaluations along the analysed algorithms'
+# iterates at the prescribed step sizes, and every bound is a finite float. The objectives
+# themselves (``make_objective``) take any finite L. The ranges are conservative, on purpose:
+#
+# * Cosine families (separable_cosine, chain_cosine, coupled_cosine) take cos/sin of x_ij,
+#   x_ij - x_{i+1,j} (|.| <= 2 max|x|) and w_kᵀx (|.| <= ‖x‖₂ <= √d max|x|), exact only below
+#   ``sincos.LIMIT`` ≈ 1.7e12 (NaN above). How far the iterates get, at the prescribed η:
+#   - SGD (η = 1/L_∞, b = T): the gradient moves a coordinate by η|∂_j f| <= grad_bound_i/L_∞ <= 1
+#     per step (grad_bound_i <= L_i in these families), <= T <= T_MAX = 2^20 in all; the noise
+#     moves it by Σ_t η ξ̄_tj, a sum of T independent zero-mean terms of variance σ̃_j²/(T L_∞²),
+#     of standard deviation σ̃_j/L_∞ <= max_i σ_i/L_∞ <= NOISE_TO_L_MAX = 1e6 whatever T
+#     (50 standard deviations: 5e7). L = 1e-13 with σ = 0.5 (σ/L = 5e12), or σ = 1e150, gave
+#     NaN measures exactly this way.
+#   - LARS/LAMB: a layer moves by ηφ <= ηα_u = √(2Δ/(‖L‖₁T)) per step with Δ <= 2Σ_i L_i d_i <=
+#     2d‖L‖₁, so by <= √(4dT) <= 2^22 in all (d <= MAX_DIM = 2^22, T <= 2^20).
+#   - x_1: |x1_j| <= X1_MAX = 1e6; a draw with x1_scale <= 1e6 of d <= 2^22 coordinates stays
+#     below 7e6 (the largest of 2^22 normals is below 7 standard deviations).
+#   So max|x_t| < 7e6 + 1e6 + 4.2e6 + 5e7 < 7e7 and, with coupled_cosine's d <= 2048, every
+#   argument is below 7e7·√2048 < 3.2e9, 500x inside LIMIT.
+# * separable_geman_mcclure (Δ <= Σ_i L_i d_i/2, so the same displacements): x²/(1+x²) and
+#   x/(1+x²)² are exact until x² overflows (|x| > 1e154). noisy_quadratic: SGD contracts
+#   (0 < c_j η <= 1); LARS/LAMB move by <= max|x1|·√(dT) < 1.5e13 in all (Δ <= ½L_∞ d max|x1|²),
+#   so c_j x² < 1e33 and ‖∇f‖² < 1e46, finite.
+# * The bounds: Δ <= ½ L_∞ d max|x1|² <= 1e31 (the quadratic; the others are smaller), times L
+#   (<= 1e6) and (α_u/α_l)² (<= 1e24), plus σ² <= 1e12 and G²d/(1 - β2): every term stays below
+#   1e80, far from float64's 1.8e308 (where Python's float ** raises OverflowError, as L = 1e300
+#   did); the prescribed η (1/L_∞ <= 1e6, √(2Δ/(α_u²‖L‖₁T))) is finite and > 0.
+# * Lower ends: L >= 1e-6 keeps Δ ∝ L well above the rounding of f(x_1); x1_scale >= 1e-4 keeps
+#   1 - cos x (absolute rounding ~1e-16) accurate to ~1e-8 relative at x ~ 1e-4, so the Δ in every
+#   bound is what the run starts from.
+# * Sizes: the runner and the rows hold O(d) arrays per seed and Python lists of d floats
+#   (``hypotheses.constants``), compile time grows ~1.3 s per layer (2-core CPU; h = 64: 80 s),
+#   coupled_cosine forms d_i x d_j blocks of WᵀW and their spectral norms (two 1024-blocks: 4 s),
+#   teacher_student_tanh estimates L by Lanczos at 64 points (n·k·p = 2^20: 7 s).
+L_RANGE = (1e-6, 1e6)
+SIGMA_MAX = 1e6  # per-layer σ_i and per-coordinate σ̃_j
+NOISE_TO_L_MAX = 1e6  # max_i σ_i / max_i L_i (SGD's noise displacement, see above)
+X1_MAX = 1e6  # |x1_j| and x1_scale
+X1_SCALE_MIN = 1e-4
+PHI_RANGE = (1e-6, 1e6)  # α_l and α_u
+T_MAX = 2**20  # horizon (and b = T) of one run
+MAX_LAYERS = 256  # h
+MAX_LAYER_SIZE = 2**20  # d_i
+MAX_DIM = 2**22  # d
+# per-family (max d_i, max d) where tighter than the common caps
+FAMILY_SIZE_CAPS = {"coupled_cosine": (1024, 2048), "teacher_student_tanh": (4096, 4096 + 4096)}
+# Family options: name -> (kind, low, high, low_open, high_open); defaults in OPTION_DEFAULTS.
+OPTION_RANGES: dict[str, dict[str, tuple[type, float, float, bool, bool]]] = {
+    "separable_cosine": {},
+    "separable_geman_mcclure": {},
+    "chain_cosine": {"coupling": (float, 0.0, 1.0, False, True)},
+    "coupled_cosine": {
+        "m": (int, 1, 1024, False, False),
+        "coupling": (float, 0.0, 1.0, False, True),
+    },
+    "noisy_quadratic": {"condition": (float, 1.0, 1e12, False, False)},
+    "teacher_student_tanh": {
+        "inputs": (int, 1, 4096, False, False),
+        "hidden": (int, 1, 4096, False, False),
+        "n_samples": (int, 1, 4096, False, False),
+        "teacher_scale": (float, 0.0, 1e3, True, False),
+    },
+}
+OPTION_DEFAULTS: dict[str, dict[str, Any]] = {
+    "separable_cosine": {},
+    "separable_geman_mcclure": {},
+    "chain_cosine": {"coupling": 0.5},
+    "coupled_cosine": {"m": 8, "coupling": 0.5},
+    "noisy_quadratic": {"condition": 100.0},
+    "teacher_student_tanh": {"inputs": 8, "hidden": 8, "n_samples": 256, "teacher_scale": 1.0},
+}
+COUPLED_MAX_W = 2**22  # m·d entries of coupled_cosine's W
+TS_MAX_WORK = 2**20  # n_samples·hidden·inputs of teacher_student_tanh
 
 
 # ----------------------------------------------------------------------------- registry

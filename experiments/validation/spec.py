@@ -4,15 +4,21 @@ An :class:`InstanceSpec` names an objective family (``experiments.validation.obj
 per-layer constants, the noise model (``experiments.validation.noise``), the starting point and
 the φ bounds. It is read from the JSON schema documented in docs/validation.md (``python -m
 experiments validate``), hashed for caching, and built into the objects the runner needs with
-:func:`build`.
+:func:`build`. Construction validates every field - types, finiteness, the documented numeric
+range and the size caps (docs/validation.md, "Ranges and caps"; derived in objectives.py) - and
+raises :class:`InstanceError` with one line naming the key; :func:`check_run` caps a run's T,
+seeds and memory (:class:`RunSizeError`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import math
+import os
+import reprlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +29,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments.precision import with_x64
-from experiments.validation.noise import NOISE_KINDS, Noise, make_noise
+from experiments.validation import objectives as _obj
+from experiments.validation.noise import MAX_TABLE_ENTRIES, NOISE_KINDS, Noise, make_noise
 from experiments.validation.objectives import FAMILIES, Objective, make_objective
 
 # Keys the JSON may carry; anything else is refused so a typo never goes unnoticed.
@@ -43,28 +50,242 @@ JSON_KEYS = (
     "beta2",
     "options",
 )
+# The numeric range and size caps (why: the comment above them in objectives.py).
+L_RANGE, SIGMA_MAX, NOISE_TO_L_MAX = _obj.L_RANGE, _obj.SIGMA_MAX, _obj.NOISE_TO_L_MAX
+X1_MAX, X1_SCALE_MIN, PHI_RANGE = _obj.X1_MAX, _obj.X1_SCALE_MIN, _obj.PHI_RANGE
+MAX_LAYERS, MAX_LAYER_SIZE, MAX_DIM, T_MAX = (
+    _obj.MAX_LAYERS, _obj.MAX_LAYER_SIZE, _obj.MAX_DIM, _obj.T_MAX,
+)  # fmt: skip
+SEED_LIMIT = 2**32  # seeds are uint32 for jax.random.key (and numpy's default_rng)
+MAX_NAME_CHARS = 200
+MAX_FILE_BYTES = 2**28  # an instance JSON (a sigma_coord of MAX_DIM numbers is ~90 MB)
+# Run caps for ``validate``/the CLI: seeds per T, distinct T's, and the memory estimate
+# (distinct T's) × seeds × (d × 8 bytes × MEMORY_FACTOR + max T × 16 bytes of per-step keys),
+# which must fit in MEMORY_FRACTION of the available memory (/proc/meminfo MemAvailable). The
+# factor counts the per-seed arrays of one step: x, ∇f, ξ̄, g, the update, LAMB's m and v, the
+# trust-ratio and measure temporaries and XLA's copies (about a dozen d-vectors).
+MAX_SEEDS = 2**14
+MAX_T_VALUES = 64
+MEMORY_FACTOR = 16
+MEMORY_FRACTION = 0.5
+
+
+class InstanceError(ValueError):
+    """An instance outside the schema or the documented ranges (docs/validation.md); the message
+    is one line naming the key, the value and what is allowed."""
+
+
+class RunSizeError(ValueError):
+    """Run arguments (T, seeds) beyond the caps or the available memory; one line."""
+
+
+_REPR = reprlib.Repr()  # short reprs of values that can be huge lists (attributes: Python 3.11)
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict = 3, 8, 8, 4
+_REPR.maxstring, _REPR.maxlong, _REPR.maxother = 60, 40, 60
+
+
+def _show(value: Any) -> str:
+    """A short one-line repr (values can be huge lists, or not repr-able at all)."""
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # e.g. an int beyond sys.get_int_max_str_digits
+        text = f"<{type(value).__name__}>"
+    text = " ".join(text.split())
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _fail(name: str, value: Any, allowed: str) -> None:
-    raise ValueError(f"{name}={value!r} is invalid: {allowed}")
+    raise InstanceError(" ".join(f"{name}={_show(value)} is invalid: {allowed}".split()))
 
 
-def _floats(name: str, value: Any, *, positive: bool) -> tuple[float, ...]:
-    if isinstance(value, str | bytes) or not isinstance(value, Sequence) or len(value) == 0:
-        _fail(name, value, "expected a non-empty list of numbers")
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _real(
+    name: str, v: Any, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False
+) -> float:
+    """v as a float, refused unless a finite int/float in [lo, hi] (ends open as told)."""
+    left, right = "(["[not lo_open], ")]"[not hi_open]
+    what = f"expected a finite number in {left}{lo:g}, {hi:g}{right}"
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        _fail(name, v, what)
+    try:
+        f = float(v)
+    except OverflowError:  # an int beyond float
+        _fail(name, v, what)
+    if not (
+        math.isfinite(f) and (f > lo if lo_open else f >= lo) and (f < hi if hi_open else f <= hi)
+    ):
+        _fail(name, v, what)
+    return f
+
+
+def _int(name: str, v: Any, lo: int, hi: int, limit: str = "") -> int:
+    if not _is_int(v) or not lo <= v <= hi:
+        _fail(name, v, f"expected an integer in [{lo}, {hi}]{limit}")
+    return v
+
+
+def _seq(name: str, v: Any, what: str, length: int | None = None) -> tuple:
+    """A list/tuple (of the given length) as a tuple."""
+    if not isinstance(v, list | tuple):
+        _fail(name, v, f"expected a list of {what}")
+    if length is not None and len(v) != length:
+        _fail(name, v, f"expected {length} {what}, got {len(v)}")
+    return tuple(v)
+
+
+def _check_options(family: str, options: Any) -> tuple[tuple[str, Any], ...]:
+    if options is None:
+        return ()
+    if isinstance(options, Mapping):
+        items = list(options.items())
+    elif isinstance(options, list | tuple) and all(
+        isinstance(kv, list | tuple) and len(kv) == 2 for kv in options
+    ):
+        items = [tuple(kv) for kv in options]
+    else:
+        _fail("options", options, "expected a JSON object of family options")
+    allowed = _obj.OPTION_RANGES[family]
+    for key, value in items:
+        if not isinstance(key, str) or key not in allowed:
+            _fail(f"options[{key!r}]", value, f"family {family!r} takes options {sorted(allowed)}")
+        kind, lo, hi, lo_open, hi_open = allowed[key]
+        if kind is int:
+            _int(f"options[{key!r}]", value, int(lo), int(hi))
+        else:
+            _real(f"options[{key!r}]", value, lo, hi, lo_open=lo_open, hi_open=hi_open)
+    if len({k for k, _ in items}) != len(items):
+        _fail("options", options, "each option at most once")
+    return tuple(sorted(items))
+
+
+def _check_sizes(family: str, sizes: Any, options: dict[str, Any]) -> tuple[int, ...]:
+    sizes = _seq("layer_sizes", sizes, "integers >= 1")
+    if not 1 <= len(sizes) <= MAX_LAYERS:
+        _fail("layer_sizes", sizes, f"expected 1 to MAX_LAYERS={MAX_LAYERS} layers")
+    max_layer, max_dim = _obj.FAMILY_SIZE_CAPS.get(family, (MAX_LAYER_SIZE, MAX_DIM))
+    cap = f" (per-layer size cap for {family})"
+    for i, n in enumerate(sizes):
+        _int(f"layer_sizes[{i}]", n, 1, max_layer, cap)
+    if sum(sizes) > max_dim:
+        _fail("layer_sizes", sizes, f"total d={sum(sizes)} exceeds the cap {max_dim} for {family}")
+    if family == "chain_cosine" and len(set(sizes)) != 1:
+        _fail("layer_sizes", sizes, "chain_cosine needs all layer sizes equal")
+    if family == "coupled_cosine" and options["m"] * sum(sizes) > _obj.COUPLED_MAX_W:
+        _fail("options['m']", options["m"], f"m*d exceeds {_obj.COUPLED_MAX_W} (W is m x d)")
+    if family == "teacher_student_tanh":
+        k, p, n = options["hidden"], options["inputs"], options["n_samples"]
+        if sizes != (k * p, k):
+            _fail("layer_sizes", sizes, f"needs (hidden*inputs, hidden) = ({k * p}, {k})")
+        if n * k * p > _obj.TS_MAX_WORK:
+            _fail("options['n_samples']", n, f"n_samples*hidden*inputs exceeds {_obj.TS_MAX_WORK}")
+    return sizes
+
+
+def _check_sigma(spec: InstanceSpec, sizes: tuple[int, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    h, d = len(sizes), sum(sizes)
+    if spec.sigma is not None and spec.sigma_coord is not None:
+        _fail("sigma", spec.sigma, "give either sigma (per layer) or sigma_coord, not both")
+    per_layer = None
+    if spec.sigma is not None:
+        out["sigma"] = _seq("sigma", spec.sigma, f"{h} numbers (one per layer)", h)
+        per_layer = [_real(f"sigma[{i}]", v, 0.0, SIGMA_MAX) for i, v in enumerate(out["sigma"])]
+    if spec.sigma_coord is not None:
+        out["sigma_coord"] = _seq("sigma_coord", spec.sigma_coord, f"d = {d} numbers", d)
+        flat = [
+            _real(f"sigma_coord[{j}]", v, 0.0, SIGMA_MAX) for j, v in enumerate(out["sigma_coord"])
+        ]
+        ends = itertools.accumulate(sizes, initial=0)
+        per_layer = [math.hypot(*flat[a:b]) for a, b in itertools.pairwise(ends)]
+    if spec.noise == "none":
+        if per_layer is not None and any(per_layer):
+            key = "sigma" if spec.sigma is not None else "sigma_coord"
+            _fail(key, getattr(spec, key), "noise='none' needs zeros (or no sigma)")
+    elif per_layer is None:
+        _fail("sigma", None, f"noise={spec.noise!r} needs sigma or sigma_coord")
+    if (
+        per_layer is not None
+        and spec.L is not None
+        and max(per_layer) > NOISE_TO_L_MAX * max(spec.L)
+    ):
+        key = "sigma" if spec.sigma is not None else "sigma_coord"
+        _fail(
+            key, getattr(spec, key),
+            f"max sigma_i / max L_i = {max(per_layer) / max(spec.L):.3g} exceeds "
+            f"NOISE_TO_L_MAX={NOISE_TO_L_MAX:g} (SGD's iterates would leave the exact range)",
+        )  # fmt: skip
+    if spec.noise == "finite_sum":
+        _int("n_samples", spec.n_samples, 2, max(2, MAX_TABLE_ENTRIES // d),
+             f" (n_samples*d <= MAX_TABLE_ENTRIES={MAX_TABLE_ENTRIES}, d={d})")  # fmt: skip
+    elif spec.n_samples is not None:
+        _fail("n_samples", spec.n_samples, "only for noise='finite_sum'")
+    return out
+
+
+def _check_x1(spec: InstanceSpec, sizes: tuple[int, ...]) -> dict[str, Any]:
+    if (spec.x1 is None) == (spec.x1_scale is None):
+        _fail("x1", spec.x1, "give exactly one of x1 (per-layer lists) or x1_scale (+ seed)")
+    if spec.x1_scale is not None:
+        _real("x1_scale", spec.x1_scale, X1_SCALE_MIN, X1_MAX)
+        return {}
+    rows = _seq("x1", spec.x1, f"{len(sizes)} per-layer lists", len(sizes))
     out = []
-    for v in value:
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            _fail(name, value, "expected finite numbers")
-        if v < 0 or (positive and v == 0):
-            _fail(name, value, "expected numbers > 0" if positive else "expected numbers >= 0")
-        out.append(float(v))
-    return tuple(out)
+    for i, (row, n) in enumerate(zip(rows, sizes, strict=True)):
+        row = _seq(f"x1[{i}]", row, f"{n} numbers (layer_sizes[{i}])", n)
+        for j, v in enumerate(row):
+            _real(f"x1[{i}][{j}]", v, -X1_MAX, X1_MAX)
+        out.append(row)
+    return {"x1": tuple(out)}
+
+
+def _validate(spec: InstanceSpec) -> dict[str, Any]:
+    """Check every field (in schema order) and return the normalised ones (lists -> tuples)."""
+    fam = spec.family
+    if not isinstance(fam, str) or fam not in FAMILIES:
+        _fail("family", fam, f"expected one of {sorted(FAMILIES)}")
+    out: dict[str, Any] = {"options": _check_options(fam, spec.options)}
+    opts = {**_obj.OPTION_DEFAULTS[fam], **dict(out["options"])}
+    sizes = out["layer_sizes"] = _check_sizes(fam, spec.layer_sizes, opts)
+    h = len(sizes)
+    if fam == "teacher_student_tanh":
+        if spec.L is not None:
+            _fail("L", spec.L, f"must be omitted: {fam} constants are estimated, not certified")
+    elif spec.L is None:
+        _fail("L", None, f"family {fam!r} needs one constant L_i > 0 per layer ({h} values)")
+    else:
+        out["L"] = _seq("L", spec.L, f"{h} numbers (one per layer)", h)
+        for i, v in enumerate(out["L"]):
+            _real(f"L[{i}]", v, *L_RANGE)
+    if not isinstance(spec.noise, str) or spec.noise not in NOISE_KINDS:
+        _fail("noise", spec.noise, f"expected one of {list(NOISE_KINDS)}")
+    out.update(_check_sigma(spec, sizes))
+    out.update(_check_x1(spec, sizes))
+    _int("seed", spec.seed, 0, SEED_LIMIT - 1)
+    if spec.phi is not None:
+        phi = out["phi"] = _seq("phi", spec.phi, "two numbers [alpha_l, alpha_u]", 2)
+        lo = _real("phi[0]", phi[0], *PHI_RANGE)
+        hi = _real("phi[1]", phi[1], *PHI_RANGE)
+        if lo > hi:
+            _fail("phi", list(phi), "expected [alpha_l, alpha_u] with 0 < alpha_l <= alpha_u")
+    _real("beta2", spec.beta2, 0.0, 1.0, lo_open=True, hi_open=True)
+    name = spec.name
+    if name is not None and (
+        not isinstance(name, str) or len(name) > MAX_NAME_CHARS or not name.isprintable()
+    ):
+        _fail("name", name, f"expected printable text of at most {MAX_NAME_CHARS} characters")
+    return out
 
 
 @dataclass(frozen=True)
 class InstanceSpec:
     """One validation instance (see the "Instance JSON" schema in docs/validation.md).
+
+    Every field is validated on construction (``InstanceError``, a ``ValueError``, naming the
+    key), including the documented numeric range and size caps (docs/validation.md, "Ranges and
+    caps"); lists are stored as tuples.
 
     Attributes:
         family: objective family, a key of ``experiments.validation.objectives.FAMILIES``.
@@ -100,53 +321,8 @@ class InstanceSpec:
     name: str | None = None
 
     def __post_init__(self) -> None:
-        if self.family not in FAMILIES:
-            _fail("family", self.family, f"expected one of {sorted(FAMILIES)}")
-        sizes = self.layer_sizes
-        if (
-            not isinstance(sizes, tuple)
-            or not sizes
-            or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in sizes)
-        ):
-            _fail("layer_sizes", sizes, "expected a non-empty list of integers >= 1")
-        if self.L is not None and len(self.L) != len(sizes):
-            _fail("L", self.L, f"expected one value per layer ({len(sizes)} layers)")
-        if self.L is not None:
-            _floats("L", self.L, positive=True)
-        if self.noise not in NOISE_KINDS:
-            _fail("noise", self.noise, f"expected one of {list(NOISE_KINDS)}")
-        if self.sigma is not None and self.sigma_coord is not None:
-            _fail("sigma", self.sigma, "give either sigma (per layer) or sigma_coord, not both")
-        if self.sigma is not None:
-            _floats("sigma", self.sigma, positive=False)
-            if len(self.sigma) != len(sizes):
-                _fail("sigma", self.sigma, f"expected one value per layer ({len(sizes)} layers)")
-        if self.sigma_coord is not None:
-            _floats("sigma_coord", self.sigma_coord, positive=False)
-            if len(self.sigma_coord) != sum(sizes):
-                _fail("sigma_coord", self.sigma_coord, f"expected d = {sum(sizes)} values")
-        if self.noise != "none" and self.sigma is None and self.sigma_coord is None:
-            _fail("sigma", None, f"noise={self.noise!r} needs sigma or sigma_coord")
-        if (self.x1 is None) == (self.x1_scale is None):
-            _fail("x1", self.x1, "give exactly one of x1 (per-layer lists) or x1_scale (+ seed)")
-        if self.x1 is not None:
-            if len(self.x1) != len(sizes):
-                _fail("x1", self.x1, f"expected {len(sizes)} per-layer lists")
-            for i, (xi, n) in enumerate(zip(self.x1, sizes, strict=True)):
-                if len(xi) != n or not all(math.isfinite(v) for v in xi):
-                    _fail(f"x1[{i}]", xi, f"expected {n} finite numbers (layer_sizes[{i}])")
-        if self.x1_scale is not None and not (math.isfinite(self.x1_scale) and self.x1_scale > 0):
-            _fail("x1_scale", self.x1_scale, "expected a finite number > 0")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            _fail("seed", self.seed, "expected an integer >= 0")
-        if self.phi is not None:
-            lo, hi = self.phi
-            if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo <= hi):
-                _fail(
-                    "phi", list(self.phi), "expected [alpha_l, alpha_u] with 0 < alpha_l <= alpha_u"
-                )
-        if not (0 < self.beta2 < 1):
-            _fail("beta2", self.beta2, "expected 0 < beta2 < 1")
+        for key, value in _validate(self).items():
+            object.__setattr__(self, key, value)
 
     # -- identity ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -175,60 +351,98 @@ class InstanceSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> InstanceSpec:
-        """Validate a JSON object against the schema and build the spec."""
+        """Validate a JSON object against the schema and build the spec.
+
+        Raises:
+            InstanceError: one line naming the key, its value and what is allowed.
+        """
         if not isinstance(data, Mapping):
             _fail("instance", data, "expected a JSON object")
+        if not all(isinstance(k, str) for k in data):
+            _fail("instance keys", list(data), "expected string keys")
         unknown = sorted(set(data) - set(JSON_KEYS))
         if unknown:
             _fail("instance keys", unknown, f"allowed keys are {list(JSON_KEYS)}")
         for key in ("family", "layer_sizes"):
             if key not in data:
                 _fail(key, None, "this key is required")
-
-        def tup(key):
-            v = data.get(key)
-            if v is None:
-                return None
-            if isinstance(v, str | bytes) or not isinstance(v, Sequence):
-                _fail(key, v, "expected a list")
-            return tuple(v)
-
-        x1 = data.get("x1")
-        if x1 is not None:
-            if isinstance(x1, str) or not isinstance(x1, Sequence):
-                _fail("x1", x1, "expected a list of per-layer lists")
-            x1 = tuple(tuple(float(v) for v in row) for row in x1)
-        options = data.get("options") or {}
-        if not isinstance(options, Mapping):
-            _fail("options", options, "expected a JSON object of family options")
-        phi = tup("phi")
-        if phi is not None and len(phi) != 2:
-            _fail("phi", list(phi), "expected [alpha_l, alpha_u]")
-        return cls(
-            family=data["family"],
-            layer_sizes=tup("layer_sizes"),
-            L=tup("L"),
-            sigma=tup("sigma"),
-            sigma_coord=tup("sigma_coord"),
-            noise=data.get("noise", "gaussian"),
-            n_samples=data.get("n_samples"),
-            x1=x1,
-            x1_scale=data.get("x1_scale"),
-            seed=data.get("seed", 0),
-            phi=None if phi is None else (float(phi[0]), float(phi[1])),
-            beta2=float(data.get("beta2", 0.999)),
-            options=tuple(sorted(options.items())),
-            name=data.get("name"),
+        if data.get("options") is not None and not isinstance(data["options"], Mapping):
+            _fail("options", data["options"], "expected a JSON object of family options")
+        spec = cls(**dict(data))  # validates everything (null = the default only where None is)
+        # the JSON form stores x1, phi and beta2 as floats (as it always has: spec hashes)
+        return dataclasses.replace(
+            spec,
+            x1=None if spec.x1 is None else tuple(tuple(float(v) for v in r) for r in spec.x1),
+            phi=None if spec.phi is None else (float(spec.phi[0]), float(spec.phi[1])),
+            beta2=float(spec.beta2),
         )
 
 
 def load_instance(path: str | Path) -> InstanceSpec:
-    """Read an instance JSON file (schema in docs/validation.md)."""
+    """Read an instance JSON file (schema in docs/validation.md); ``InstanceError`` if bad."""
     try:
+        if Path(path).stat().st_size > MAX_FILE_BYTES:
+            raise InstanceError(f"instance file {path}: larger than {MAX_FILE_BYTES} bytes")
         data = json.loads(Path(path).read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"instance file {path}: not valid JSON ({err})") from err
+    except InstanceError:
+        raise
+    except (OSError, ValueError, RecursionError) as err:  # JSONDecodeError is a ValueError
+        what = "cannot be read" if isinstance(err, OSError) else "not valid JSON"
+        raise InstanceError(" ".join(f"instance file {path}: {what} ({err})".split())) from err
     return InstanceSpec.from_dict(data)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new run (MemAvailable), None when unknown."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_run(spec: InstanceSpec, Ts: Sequence[int], n_seeds: int, batch_size=None) -> None:
+    """Refuse run sizes beyond the caps (T_MAX, MAX_SEEDS, MAX_T_VALUES), a finite_sum batch
+    above n_samples, and runs whose memory estimate exceeds MEMORY_FRACTION of the available
+    memory: (distinct T's) × seeds × (d × 8 × MEMORY_FACTOR + max T × 16) bytes.
+
+    Raises:
+        RunSizeError: one line naming the argument, its value and the limit.
+    """
+
+    def fail(name, value, allowed):
+        raise RunSizeError(" ".join(f"{name}={_show(value)} is invalid: {allowed}".split()))
+
+    Ts = list(Ts)
+    for t in Ts:
+        if not (_is_int(t) or isinstance(t, np.integer)) or not 1 <= t <= T_MAX:
+            fail("T", t, f"expected integers in [1, T_MAX={T_MAX}]")
+    if not 1 <= len(set(Ts)) <= MAX_T_VALUES:
+        fail("T", Ts, f"expected 1 to MAX_T_VALUES={MAX_T_VALUES} values")
+    if not _is_int(n_seeds) or not 1 <= n_seeds <= MAX_SEEDS:
+        fail("seeds", n_seeds, f"expected an integer in [1, MAX_SEEDS={MAX_SEEDS}]")
+    if spec.noise == "finite_sum":
+        for b in Ts if batch_size is None else [batch_size]:
+            if b > spec.n_samples:
+                allowed = f"finite_sum draws b distinct rows: b <= n_samples={spec.n_samples}"
+                fail("T" if batch_size is None else "batch_size", b, allowed)
+    d = sum(spec.layer_sizes)
+    need = len(set(Ts)) * n_seeds * (d * 8 * MEMORY_FACTOR + max(Ts) * 16)
+    have = available_memory()
+    if have is not None and need > MEMORY_FRACTION * have:
+        mib = 2.0**20
+        fail(
+            "seeds", n_seeds,
+            f"the run needs about {need / mib:.4g} MiB ({len(set(Ts))} T values x {n_seeds} seeds"
+            f" x (d={d} x 8 B x {MEMORY_FACTOR} + T={max(Ts)} x 16 B)), over the limit "
+            f"{MEMORY_FRACTION:g} x available memory = {MEMORY_FRACTION * have / mib:.4g} MiB",
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)

@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 
 import theory
-from experiments.cache import Cache
+from experiments.cache import Cache, unit_key
 from experiments.precision import with_x64
 from experiments.validation import hypotheses, stats
 from experiments.validation.optimizers import OptimizerSpec, for_theorem
 from experiments.validation.runner import RunResult, simulate_many
-from experiments.validation.spec import Built
+from experiments.validation.spec import Built, check_run
 from theory import symbols
 
 LHS_KEY = {
@@ -112,9 +112,14 @@ def summarise(
     squared = thm.lhs_squared_after_expectation
     measure = stats.criterion(per_seed, squared)
     lo, hi = stats.bootstrap_ci(per_seed, squared, seed)
-    bound = bound_value(theorem, consts)
+    try:
+        bound = bound_value(theorem, consts)
+    except OverflowError:  # a constant outside the documented range (docs/validation.md)
+        bound = float("inf")
     ok, failed = hypotheses.check(theorem, built, opt, eta, batch_size, T)
-    finite = math.isfinite(bound)
+    # a non-finite measure or bound is outside the float64 range, never a verdict on the theorem
+    ok, failed = hypotheses.numeric_range(ok, failed, measure, bound)
+    finite = math.isfinite(bound) and math.isfinite(measure)
     agg = _aggregates(consts)
     return {
         "experiment": experiment,
@@ -211,6 +216,7 @@ def validate(
         raise ValueError(f"T={list(Ts)!r} is invalid: expected integers >= 1")
     if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or n_seeds < 1:
         raise ValueError(f"seeds={n_seeds!r} is invalid: expected an integer >= 1")
+    check_run(built.spec, Ts, n_seeds, batch_size)  # T_MAX, MAX_SEEDS, memory (RunSizeError)
     opt = opt or for_theorem(theorem, built.spec.phi, built.spec.beta2)
     cache = cache or Cache(None)
     plan = {}
@@ -219,7 +225,8 @@ def validate(
         step = prescribed_eta(theorem, built, T) if eta is None else float(eta)
         key = ["validate", experiment, built.spec.to_dict(), theorem, opt.name, list(opt.hyper)]
         ident = (built.spec.spec_hash, theorem, opt, T, b, repr(step), n_seeds)
-        plan[T] = (b, step, [*key, T, b, repr(step), n_seeds], stats.seed_from(*ident))
+        unit = unit_key("validation", [*key, T, b, repr(step), n_seeds], mesh)
+        plan[T] = (b, step, unit, stats.seed_from(*ident))
     rows = {T: cache.lookup(p[2]) for T, p in plan.items()}
     missing = [T for T, row in rows.items() if row is None]
     for group in _groups(missing, n_seeds * built.objective.d, built.spec.noise):
