@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from experiments import cli_errors
+
 ROOT = Path(__file__).resolve().parent
 REQUIRED = (
     "numpy",
@@ -56,9 +58,13 @@ def _print_table(rows: list[tuple[str, ...]]) -> None:
         print("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description="Regenerate the lamb-toolkit tables, figures, claims.csv and report."
+PROG = "paper_reproduce.py"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = cli_errors.ArgumentParser(
+        prog=PROG,
+        description="Regenerate the lamb-toolkit tables, figures, claims.csv and report.",
     )
     parser.add_argument(
         "--profile",
@@ -68,18 +74,53 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these experiments")
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")
-    parser.add_argument("--out", default=str(ROOT / "results"), help="output directory")
+    parser.add_argument(
+        "--out",
+        default=str(ROOT / "results"),
+        help="output folder (default results/): not empty, not a file, not the repository root "
+        "or inside a package folder",
+    )
     parser.add_argument(
         "--force", action="store_true", help="rerun experiments even if finished with this code"
     )
     parser.add_argument(
         "--devices",
-        default="1",
-        help="devices to split training runs and validation seeds over: an integer N (on a CPU, "
-        "N host devices, e.g. one per core) or 'all' (every device JAX sees); default 1",
+        default=1,
+        type=cli_errors.devices,
+        help="devices to split training runs and validation seeds over: a positive integer N "
+        "(on a CPU, N host devices, e.g. one per core) or 'all' (every device JAX sees); "
+        "default 1",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def check_args(args: argparse.Namespace) -> argparse.Namespace:
+    """Every check on the arguments, run before anything else (exit 2 with one line on stderr):
+    experiment names, and that ``--out`` is a usable folder (created, a probe file written and
+    removed). Runs no experiment."""
+    out = None if args.list else cli_errors.out_dir(args.out, prog=PROG)
     _ensure_installed()
+    from experiments.reproduction import registry
+
+    unknown = [n for n in dict.fromkeys(args.only or []) if n not in registry.EXPERIMENTS]
+    if unknown:
+        cli_errors.fail(
+            f"--only: unknown experiment(s) {unknown}; expected some of "
+            f"{list(registry.EXPERIMENTS)} (see --list)",
+            PROG,
+        )
+    if out is not None:
+        cli_errors.ensure_writable(out, prog=PROG)
+    return args
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse and check ``argv`` (exit 2 with one line on stderr when invalid)."""
+    return check_args(build_parser().parse_args(argv))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     _force_host_devices(args.devices)
     from tqdm import tqdm
 
@@ -90,12 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, exp in registry.EXPERIMENTS.items():
             print(f"{name:20} {exp.description}")
         return 0
-    unknown = sorted(set(args.only or []) - set(registry.EXPERIMENTS))
-    if unknown:
-        parser.error(
-            f"--only {unknown} unknown; experiments are {list(registry.EXPERIMENTS)} (see --list)"
-        )
-    mesh = _mesh(parser, args.devices)
+    mesh = _mesh(args.devices)
     out = Path(args.out)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     names = args.only or list(registry.EXPERIMENTS)
@@ -140,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _force_host_devices(devices: str) -> None:
+def _force_host_devices(devices: int | str) -> None:
     """``--devices N`` (N > 1): N host devices on a CPU (``distributed.force_host_devices``).
 
     Once JAX has computed something in this process the flag has no effect, and ``_mesh`` then
@@ -148,26 +184,24 @@ def _force_host_devices(devices: str) -> None:
     """
     from experiments import distributed
 
-    if devices.isdigit():
-        distributed.force_host_devices(int(devices))
+    if isinstance(devices, int):
+        distributed.force_host_devices(devices)
 
 
-def _mesh(parser: argparse.ArgumentParser, devices: str):
+def _mesh(devices: int | str):
     """None for one device, else a mesh over the first ``devices`` devices JAX sees."""
     import jax
 
     from experiments import distributed
 
-    n = jax.device_count() if devices == "all" else None
-    if n is None:
-        try:
-            n = int(devices)
-        except ValueError:
-            n = 0
-    if not 1 <= n <= jax.device_count():
-        parser.error(
-            f"--devices={devices!r} is invalid: expected 'all' or an integer in "
-            f"[1, {jax.device_count()}] (the devices JAX sees)"
+    seen = jax.device_count()
+    n = seen if devices == "all" else int(devices)
+    if n > seen:
+        cli_errors.fail(
+            f"--devices={devices} is invalid: JAX sees {seen} {jax.default_backend()} "
+            f"device(s); expected a positive integer up to {seen} or 'all' (N host devices are "
+            "created only on a CPU, and only before JAX starts)",
+            PROG,
         )
     return None if n == 1 else distributed.make_mesh(n)
 

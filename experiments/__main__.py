@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import theory
+from experiments import cli_errors
 from experiments.cache import Cache
 from experiments.reproduction import registry, sweep
 from experiments.validation.spec import build, load_instance
@@ -32,10 +33,11 @@ def _ints(text: str) -> list[int]:
     return values
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m experiments", description=__doc__.split("\n")[0]
-    )
+PROG = "python -m experiments"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = cli_errors.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     v = sub.add_parser("validate", help="validate one theorem on one instance")
     v.add_argument("--instance", required=True, help="instance JSON (schema in docs/validation.md)")
@@ -48,8 +50,47 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--profile", choices=registry.PROFILES, default="default")
     r.add_argument("--out", default="results", help="output directory")
     sub.add_parser("list", help="list the registered experiments")
-    args = parser.parse_args(argv)
+    return parser
 
+
+def check_args(args: argparse.Namespace) -> argparse.Namespace:
+    """Every check on the arguments (exit 2 with one line on stderr), running nothing: names,
+    ``--seeds``, the instance file and its contents (``validate`` keeps the parsed spec in
+    ``args.spec``), and that ``--out`` is a usable folder (created, a probe file written and
+    removed)."""
+    prog = f"{PROG} {args.command}"
+    if args.command == "list":
+        return args
+    if args.command == "run":
+        unknown = [n for n in dict.fromkeys(args.names) if n not in registry.EXPERIMENTS]
+        if unknown:
+            cli_errors.fail(
+                f"unknown experiment(s) {unknown}; expected some of {list(registry.EXPERIMENTS)}"
+                f" (see {PROG} list)",
+                prog,
+            )
+    else:
+        if args.seeds < 1:
+            cli_errors.fail(f"--seeds={args.seeds} is invalid: expected an integer >= 1", prog)
+        path = cli_errors.input_file(args.instance, "--instance", prog)
+        try:
+            args.spec = load_instance(path)
+        except (ValueError, OSError) as err:
+            cli_errors.fail(f"--instance={args.instance!r}: {err}", prog)
+        except RecursionError:
+            cli_errors.fail(f"--instance={args.instance!r}: JSON nested too deeply", prog)
+    out = cli_errors.out_dir(args.out, prog=prog)
+    cli_errors.ensure_writable(out, prog=prog)
+    return args
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse and check ``argv`` (exit 2 with one line on stderr when invalid)."""
+    return check_args(build_parser().parse_args(argv))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     if args.command == "list":
         for name, exp in registry.EXPERIMENTS.items():
             print(f"{name:15s} {exp.description}")
@@ -61,11 +102,9 @@ def main(argv: list[str] | None = None) -> int:
             how = "cached" if entry["cached"] else f"{entry['seconds']:.1f} s"
             print(f"{name}: {how} -> {', '.join(entry['tables'])}")
         return 0
-    if args.seeds < 1:
-        parser.error(f"--seeds={args.seeds} is invalid: expected an integer >= 1")
+    out = Path(args.out)
     try:
-        built = build(load_instance(args.instance))
-        out = Path(args.out)
+        built = build(args.spec)
         rows = validate(
             built,
             args.theorem,
@@ -74,9 +113,8 @@ def main(argv: list[str] | None = None) -> int:
             cache=Cache(out / "cache"),
             progress=lambda text: print(f"running {text}", file=sys.stderr),
         )
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    except ValueError as err:  # e.g. an instance the theorem cannot use, named by the message
+        cli_errors.fail(err, f"{PROG} validate")
     sweep.write_csv(rows, out / "theorem_validation.csv")
     print(rows[list(COLUMNS)].to_string(index=False))
     return 0

@@ -154,9 +154,34 @@ def write_csv(rows: list[dict[str, Any]], path: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    prog = "python -m lamb_ref.conformance"
+
+    def fail(message: str):  # one line on stderr, exit 2 (no traceback, no usage block)
+        print(f"{prog}: error: {' '.join(message.split())}", file=sys.stderr, flush=True)
+        raise SystemExit(2)
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str):
+            fail(f"{message} (see {prog} --help)")
+
+    parser = Parser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--csv", help="also write the table to this CSV file")
     args = parser.parse_args(argv)
+    if args.csv is not None:  # checked before the (minutes-long) comparison runs
+        value = args.csv
+        try:
+            if not value.strip():
+                fail(f"--csv={value!r} is invalid: expected a file path")
+            path = os.path.abspath(os.path.expanduser(value))
+            if os.path.isdir(path) or value.endswith(os.sep):
+                fail(f"--csv={value!r} is invalid: it is a folder, expected a file path")
+            directory = os.path.dirname(path)
+            os.makedirs(directory, exist_ok=True)
+            fd, probe = tempfile.mkstemp(dir=directory, suffix=".tmp")
+            os.close(fd)
+            os.remove(probe)
+        except (OSError, ValueError) as err:
+            fail(f"--csv={value!r} cannot be written: {err}")
     rows = table()
     print(format_table(rows))
     print()

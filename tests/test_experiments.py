@@ -248,5 +248,9 @@ def test_cli_validate_writes_csv_and_resumes(tmp_path, capsys):
     np.testing.assert_array_equal(again["measure"], first["measure"])
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"family": "separable_cosine", "layer_sizes": [2], "L": [-1]}))
-    assert cli(["validate", "--instance", str(bad), "--theorem", "sgd", "--out", str(out)]) == 2
-    assert "L=" in capsys.readouterr().err
+    capsys.readouterr()  # the first run's progress lines
+    with pytest.raises(SystemExit) as exit_info:
+        cli(["validate", "--instance", str(bad), "--theorem", "sgd", "--out", str(out)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "L[0]=-1" in err[0]

@@ -87,11 +87,11 @@ def test_devices_flag_forces_host_devices_before_jax_starts(monkeypatch):
 
     flag = "--xla_force_host_platform_device_count"
     for devices, before, after in (
-        ("2", "", f"{flag}=2"),
-        ("4", "--xla_cpu_enable_fast_math=false", f"--xla_cpu_enable_fast_math=false {flag}=4"),
-        ("1", "", ""),
+        (2, "", f"{flag}=2"),
+        (4, "--xla_cpu_enable_fast_math=false", f"--xla_cpu_enable_fast_math=false {flag}=4"),
+        (1, "", ""),
         ("all", "", ""),
-        ("3", f"{flag}=8", f"{flag}=8"),
+        (3, f"{flag}=8", f"{flag}=8"),
     ):
         monkeypatch.setenv("XLA_FLAGS", before)
         paper_reproduce._force_host_devices(devices)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 from theory import THEOREMS, symbols
 
@@ -35,12 +36,29 @@ def report(samples: int = 2000) -> tuple[str, bool]:
     return "\n".join(lines), all_ok
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line on stderr, exit 2 (theory imports nothing from experiments)."""
+
+    def error(self, message: str) -> NoReturn:
+        text = " ".join(f"{message} (see {self.prog} --help)".split())
+        print(f"{self.prog}: error: {text}", file=sys.stderr, flush=True)
+        raise SystemExit(2)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse and check ``argv`` (exit 2 with one line on stderr when invalid)."""
+    parser = _Parser(prog="python -m theory", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--samples", type=int, default=2000, help="instances per numeric falsification search"
     )
     args = parser.parse_args(argv)
+    if args.samples < 1:
+        parser.error(f"--samples={args.samples} is invalid: expected an integer >= 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     text, ok = report(args.samples)
     print(text)
     return 0 if ok else 1

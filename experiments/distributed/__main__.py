@@ -9,7 +9,6 @@ ends by checking that the split layer's norm under ``jit`` equals its gathered N
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import jax
@@ -18,7 +17,7 @@ import numpy as np
 from jax.sharding import PartitionSpec as P
 
 import lamb_ref
-from experiments import distributed
+from experiments import cli_errors, distributed
 
 
 def _loss(params, batch):
@@ -28,7 +27,9 @@ def _loss(params, batch):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.distributed", description=__doc__)
+    parser = cli_errors.ArgumentParser(
+        prog="python -m experiments.distributed", description=__doc__
+    )
     parser.add_argument("--steps", type=int, default=10, help="training steps (default 10)")
     parser.add_argument("--per-device-batch", type=int, default=8, help="examples per device")
     parser.add_argument("--split-layer", action="store_true", help="split hidden/kernel too")
