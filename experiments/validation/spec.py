@@ -128,11 +128,11 @@ def _int(name: str, v: Any, lo: int, hi: int, limit: str = "") -> int:
 
 
 def _seq(name: str, v: Any, what: str, length: int | None = None) -> tuple:
-    """A list/tuple (of the given length) as a tuple."""
+    """A list/tuple (of the given length) as a tuple; ``what`` describes the whole list."""
     if not isinstance(v, list | tuple):
         _fail(name, v, f"expected a list of {what}")
     if length is not None and len(v) != length:
-        _fail(name, v, f"expected {length} {what}, got {len(v)}")
+        _fail(name, v, f"expected a list of {what}, got {len(v)} entries")
     return tuple(v)
 
 
@@ -265,7 +265,7 @@ def _validate(spec: InstanceSpec) -> dict[str, Any]:
     out.update(_check_x1(spec, sizes))
     _int("seed", spec.seed, 0, SEED_LIMIT - 1)
     if spec.phi is not None:
-        phi = out["phi"] = _seq("phi", spec.phi, "two numbers [alpha_l, alpha_u]", 2)
+        phi = out["phi"] = _seq("phi", spec.phi, "2 numbers [alpha_l, alpha_u]", 2)
         lo = _real("phi[0]", phi[0], *PHI_RANGE)
         hi = _real("phi[1]", phi[1], *PHI_RANGE)
         if lo > hi:
