@@ -61,7 +61,11 @@ def _panel(ax, lemma: str, rows: pd.DataFrame) -> None:
     ax.set_title(title)
     ax.set_xlabel("batch size b")
     ax.set_ylabel(ylabel)
-    ax.legend(loc="best", title=f"noise ({worst} per b)", title_fontsize=8)
+    # under the panel: inside it, any corner covers a bound line on some table
+    ax.legend(
+        loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, title=f"noise ({worst} per b)",
+        title_fontsize=8, frameon=False,
+    )  # fmt: skip
 
 
 @style.styled
@@ -70,6 +74,8 @@ def make(table: pd.DataFrame) -> Figure:
     require(table, COLUMNS, figure=NAME, table_name=TABLE)
     lemmas = style.order(table["theorem"].unique(), tuple(LEMMAS))
     fig, axes = style.panels(len(lemmas))
+    width, height = fig.get_size_inches()
+    fig.set_size_inches(width, height + 1.2)  # room for the legends under the panels
     if not lemmas:
         style.no_data(axes[0])
     for ax, lemma in zip(axes, lemmas, strict=False):

@@ -194,7 +194,8 @@ def measured(
     """A measured series: solid line with markers and, when given, its CI band [lo, hi]."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     idx = np.argsort(x)
-    (line,) = ax.plot(x[idx], y[idx], "-", marker=marker, color=color, label=label, **kwargs)
+    kwargs.setdefault("linestyle", "-")
+    (line,) = ax.plot(x[idx], y[idx], marker=marker, color=color, label=label, **kwargs)
     if lo is not None and hi is not None:
         lo, hi = np.asarray(lo, float)[idx], np.asarray(hi, float)[idx]
         ax.fill_between(x[idx], lo, hi, color=color, alpha=BAND_ALPHA, linewidth=0)

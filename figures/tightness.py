@@ -8,6 +8,8 @@ that family, a ratio above 1 would be a violated bound.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -23,12 +25,25 @@ TITLE = "Tightness of the explicit bounds: measured / bound per instance"
 CAPTION = (
     "Ratio of the measured criterion to its bound for every instance tried (circles: grid, "
     "triangles: adversarial search; crosses: outside the hypotheses), per theorem, on a log "
-    "scale, with the tightest in-hypothesis instance starred and labelled."
+    "scale, with the tightest in-hypothesis instance starred (its ratio beside the star, its name "
+    "under the theorem)."
 )
 COLUMNS = ("theorem", "ratio", "search", "in_hypothesis")
 BEST_COLUMNS = ("theorem", "search", "instance", "ratio")
 SEARCH_MARKERS = {"grid": "o", "adversarial": "^"}
 JITTER = 0.28  # half-width of the horizontal spread of one theorem's points
+WRAP = 22  # characters per line of an instance name under the tick labels
+
+
+def _wrap(name: str, width: int = WRAP) -> str:
+    """An instance name over lines of at most ``width`` characters, broken after - or _."""
+    lines, line = [], ""
+    for part in re.findall(r"[^-_]+[-_]?", name) or [name]:
+        if line and len(line) + len(part) > width:
+            lines.append(line)
+            line = ""
+        line += part
+    return "\n".join([*lines, line])
 
 
 @style.styled
@@ -45,6 +60,7 @@ def make(table: pd.DataFrame, best: pd.DataFrame) -> Figure:
     # zero or non-finite ratios cannot sit on a log axis; they carry no tightness information
     shown = (ratio > 0) & np.isfinite(ratio)
     inside = style.as_bool(table["in_hypothesis"])
+    tightest: dict[str, str] = {}
     for i, thm in enumerate(theorems):
         this = (table["theorem"].astype(str) == thm) & shown
         c = style.color(thm)
@@ -60,21 +76,28 @@ def make(table: pd.DataFrame, best: pd.DataFrame) -> Figure:
         if len(b):
             top = b.loc[pd.to_numeric(b["ratio"], errors="coerce").idxmax()]
             ax.plot(i, top["ratio"], "*", color=c, markersize=15, markeredgecolor="k", zorder=5)
+            # the value beside the star, right of the jittered points (never over them); the
+            # instance's name goes under the theorem's tick label, where each has its own slot
             ax.annotate(
-                f"tightest: {float(top['ratio']):.3g}\n{top['instance']}",
+                f"{float(top['ratio']):.3g}",
                 (i, top["ratio"]),
-                xytext=(0, -14),
-                textcoords="offset points",
-                ha="center",
-                va="top",
-                fontsize=7,
-                color="0.2",
-                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8},
+                xytext=(i + JITTER + 0.03, float(top["ratio"])),
+                textcoords="data",
+                ha="left",
+                va="center",
+                fontsize=8,
+                fontweight="bold",
+                color="0.15",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
                 zorder=6,
             )
+            tightest[thm] = f"tightest {float(top['ratio']):.3g}:\n{_wrap(str(top['instance']))}"
     ax.axhline(1.0, color="k", linestyle="--", linewidth=1.0)
     ax.set_yscale("log")
-    ax.set_xticks(range(len(theorems)), [style.theorem_title(t) for t in theorems])
+    ax.set_xticks(
+        range(len(theorems)),
+        [style.theorem_title(t) + (f"\n{tightest[t]}" if t in tightest else "") for t in theorems],
+    )
     ax.tick_params(axis="x", labelsize=8)
     ax.set_xlim(-0.6, len(theorems) - 0.4)
     ax.set_ylabel("measured criterion / bound")

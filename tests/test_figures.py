@@ -158,8 +158,17 @@ def test_tightness_strip_marks_the_tightest_instance():
     assert star_y == pytest.approx(sorted(best.to_numpy()))
     assert ax.get_yscale() == "log"
     ticks = [t.get_text() for t in ax.get_xticklabels()]
-    assert ticks == [style.theorem_title(t) for t in style.THEOREM_ORDER]
-    assert any(t.get_text().startswith("tightest: ") for t in ax.texts)
+    assert [t.split("\n")[0] for t in ticks] == [
+        style.theorem_title(t) for t in style.THEOREM_ORDER
+    ]
+    # the tightest instance's name sits under its theorem (its own slot, wrapped), its ratio
+    # beside the star, right of the jittered points
+    assert all("\ntightest " in t for t in ticks)
+    assert all(len(line) <= 24 for t in ticks for line in t.split("\n")[2:])
+    for text, star in zip(sorted(ax.texts, key=lambda t: t.xy[0]),
+                          sorted(stars, key=lambda s: s.get_xdata()[0]), strict=True):  # fmt: skip
+        assert text.get_position()[0] > star.get_xdata()[0] + 0.28
+        assert float(text.get_text()) == pytest.approx(star.get_ydata()[0], rel=1e-2)
 
 
 def test_trust_ratios_one_line_and_band_per_layer():
@@ -168,12 +177,26 @@ def test_trust_ratios_one_line_and_band_per_layer():
     axes = _visible_axes(fig)
     assert len(axes) == table["theorem"].nunique() == 3
     n_layers = table["layer"].nunique()
+    from figures.trust_ratios import CLIP_LABEL, plateaus
+
     for ax in axes:
-        assert len(ax.get_lines()) == n_layers and len(ax.collections) == n_layers
+        layer_lines = [ln for ln in ax.get_lines() if not ln.get_label().startswith("_")]
+        assert len(layer_lines) == n_layers and len(ax.collections) == n_layers
+        # every layer is visible where layers coincide: distinct dash and marker per layer
+        assert len({(ln.get_linestyle(), ln.get_marker()) for ln in layer_lines}) == n_layers
         assert ax.get_yscale() == "log" and ax.get_xlabel() == "step t"
-    # the layers are the same in every panel, so only the first carries the legend
-    assert len(_legend_texts(axes[0].get_legend())) == n_layers
-    assert axes[1].get_legend() is None
+        assert ax.get_legend() is None
+    # levels held exactly on every seed (φ at a clip bound) are drawn and labelled
+    for ax, thm in zip(axes, style.order(table["theorem"].unique()), strict=True):
+        levels = plateaus(table[table["theorem"] == thm])
+        marked = [ln for ln in ax.get_lines() if ln.get_label().startswith("_")]
+        assert len(marked) == len(levels)
+        assert sum(t.get_text().startswith("flat at ") for t in ax.texts) == len(levels)
+    lamb0 = plateaus(table[table["theorem"] == "lamb_beta2_zero"])
+    assert lamb0 == pytest.approx([0.125, 0.5])
+    # one legend for all panels, below them: every layer and the clip-level line
+    labels = _legend_texts(fig.legends[0])
+    assert len(labels) == n_layers + 1 and labels[-1] == CLIP_LABEL
 
 
 def test_bias_correction_factor_and_warmup():
@@ -221,6 +244,38 @@ def test_lemmas_measured_with_intervals_and_bounds():
         assert ax.get_xscale() == "log"
     # a measured frequency of exactly 0 keeps the sign panel on a linear axis
     assert axes[0].get_yscale() == "log" and axes[1].get_yscale() == "linear"
+    # the legends sit under the panels, off the bound lines
+    for ax in axes:
+        anchor = ax.get_legend().get_bbox_to_anchor().transformed(ax.transAxes.inverted())
+        assert anchor.y0 < 0
+
+
+def test_lb_trust_ratios_types_many_layers():
+    from figures.lb_trust_ratios import layer_type
+
+    table = _tables("lb_trust_ratios")["table"]
+    fig = _make("lb_trust_ratios")
+    adapted = table[style.as_bool(table["adapted"])]
+    bert = sorted(adapted.loc[adapted["net"] == "mlm/bert", "layer"].unique())
+    assert layer_type("encoder/layer_0/attention/query/kernel") == "attention q/k/v"
+    assert layer_type("encoder/layer_1/intermediate/kernel") == "feed-forward in"
+    assert layer_type("embeddings/word_embeddings/embedding") == "embeddings"
+    if len(bert) > 8:  # too many to name: coloured by type, with a legend of the types
+        labels = _legend_texts(fig.legends[0])
+        assert {layer_type(x) for x in bert} <= set(labels)
+        for ax in _visible_axes(fig):
+            if ax.get_title().endswith("mlm/bert"):
+                colours = {ln.get_color() for ln in ax.get_lines()}
+                assert len(colours) == len({layer_type(x) for x in bert})
+
+
+def test_lb_smoothness_axis_spans_at_most_the_shown_decades():
+    from figures.lb_smoothness import DECADES
+
+    fig = _make("lb_smoothness")
+    for ax in _visible_axes(fig)[:2]:
+        lo, hi = ax.get_ylim()
+        assert np.log10(hi / lo) <= DECADES + 1
 
 
 def test_figures_leave_matplotlib_global_state_alone():
