@@ -286,8 +286,11 @@ def test_trust_ratio_figure_one_line_per_adapted_layer():
         "dense_0/kernel",
         "head/kernel",
     ]
-    assert axes[2].get_legend() is None  # 15 layers: a count instead of a legend
-    assert any(t.get_text() == "15 adapted layers" for t in axes[2].texts)
+    # 15 BERT layers: coloured by layer type, one figure legend of the types, and a count
+    assert axes[2].get_legend() is None
+    assert any(t.get_text().startswith("15 adapted layers") for t in axes[2].texts)
+    types = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert "embeddings" in types and "attention q/k/v" in types
 
 
 def test_appendix_figure_panels_and_series():

@@ -56,9 +56,9 @@ def test_profile_and_theory_constants_on_a_trained_model():
     df = smoothness.profile(config, points, iters=5, hessian_batch_size=64, n_batches=4)
     assert len(df) == 2 * 4 and set(df.layer) == set(leaf_names(r.params))
     assert (df.L > 0).all() and (df.sigma2 > 0).all() and np.isfinite(df.grad_norm).all()
-    c = smoothness.theory_constants(df)
+    c, summary = smoothness.theory_constants(df), smoothness.constants_summary(df)
     assert c["h"] == 4 and c["d"] == 64 * 64 + 64 + 64 * 10 + 10
-    assert c["L_inf"] == max(c["L"]) and c["L_avg"] == pytest.approx(np.mean(c["L"]))
+    assert summary["L_inf"] == max(c["L"]) and summary["L_avg"] == pytest.approx(np.mean(c["L"]))
 
 
 def test_theory_constants_closed_form():
@@ -71,7 +71,8 @@ def test_theory_constants_closed_form():
             "sigma": [0.5, 0.1, 0.2, 0.3],
         }
     )
-    c = smoothness.theory_constants(df)
-    assert c["layers"] == ["a", "b"] and c["L"] == [3.0, 4.0] and c["sigma"] == [0.5, 0.3]
-    assert (c["L_avg"], c["L_inf"], c["L_1"], c["d"]) == (3.5, 4.0, 7.0, 5)
-    assert c["sigma_1"] == pytest.approx(0.8) and c["sigma_2"] == pytest.approx(np.sqrt(0.34))
+    c, summary = smoothness.theory_constants(df), smoothness.constants_summary(df)
+    assert summary["layers"] == ["a", "b"] and c["L"] == [3.0, 4.0] and c["sigma"] == [0.5, 0.3]
+    assert (summary["L_avg"], summary["L_inf"], summary["L_1"], c["d"]) == (3.5, 4.0, 7.0, 5)
+    assert summary["sigma_1"] == pytest.approx(0.8)
+    assert summary["sigma_2"] == pytest.approx(np.sqrt(0.34))

@@ -1,4 +1,5 @@
-"""Per-layer smoothness L_i and gradient noise σ_i of the real models, in the theory's names.
+"""Per-layer smoothness L_i and gradient noise σ_i of the real models, in the theory's names
+(:func:`theory_constants` gives ``theory.THEOREMS[...].evaluate`` its keyword arguments).
 
 Smoothness. For layer (leaf) i, L_i is estimated as the spectral norm of the block Hessian
 H_ii = ∂²f/∂x_i² of the training loss f on a fixed batch, at the current parameters, by power
@@ -201,28 +202,68 @@ def profile(
     return pd.DataFrame(rows)
 
 
-def theory_constants(table: pd.DataFrame) -> dict[str, Any]:
-    """The theorems' constants from a :func:`profile` table (max over steps per layer).
+# The summary statistics of :func:`constants_summary` and the theory symbols they are the values
+# of (``theory.symbols``): evaluate computes these aggregates itself from the per-layer lists.
+SUMMARY_SYMBOLS = {
+    "h": "h",
+    "d": "d",
+    "L_1": "L_1",
+    "L_inf": "L_infty",
+    "sigma_1": "sigma_1",
+    "sigma_sq": "sigma_sq",
+    "tilde_sigma_1": "tilde_sigma_1",
+}
+# The entries of :func:`theory_constants`: names of ``theory.symbols.CONSTANT_NAMES``, the
+# keyword arguments ``theory.THEOREMS[...].evaluate`` takes.
+CONSTANT_KEYS = ("L", "sigma", "sigma_coord", "h", "d")
 
-    Returns ``layers, L, sigma`` (per-layer lists, layer order as in the table), ``h, d,
-    L_avg`` (mean L_i), ``L_inf`` (max L_i), ``L_1`` (‖L‖_1), ``sigma_1`` (‖σ‖_1),
-    ``sigma_2`` (‖σ‖_2) and ``heterogeneity`` (L_inf/L_avg).
+
+def theory_constants(table: pd.DataFrame) -> dict[str, Any]:
+    """The theorems' constants from a :func:`profile` table (max over steps per layer), ready
+    for ``theory.THEOREMS[name].evaluate(**constants, f_gap=..., T=..., ...)``.
+
+    Entries (``theory.symbols.CONSTANT_NAMES``): ``L`` and ``sigma`` (per-layer lists, layer
+    order as in the table), ``sigma_coord`` (σ̃_j = σ_i/√d_i on the d_i coordinates of layer i:
+    the layer's noise spread evenly, the instance JSON's convention; a float64 array of length
+    d), ``h`` and ``d``. What a table cannot give is left to the caller: ``f_gap``, ``T``,
+    ``alpha_l``/``alpha_u`` (φ's range), ``G`` and ``beta2`` (Theorem 3 with β2 > 0).
+
+    The summary statistics are :func:`constants_summary`'s (kept apart, so ``**constants``
+    carries only names ``evaluate`` knows).
     """
+    return _constants_and_summary(table)[0]
+
+
+def constants_summary(table: pd.DataFrame) -> dict[str, Any]:
+    """Summary statistics of a :func:`profile` table (max over steps per layer):
+
+    ``layers``, ``sizes``, ``L_avg`` (mean L_i),
+    ``L_inf`` (max L_i), ``L_1`` (‖L‖_1), ``sigma_1`` (‖σ‖_1), ``sigma_2`` (‖σ‖_2),
+    ``sigma_sq`` (‖σ‖²), ``tilde_sigma_1`` (‖σ̃‖_1) and ``heterogeneity`` (L_inf/L_avg);
+    :data:`SUMMARY_SYMBOLS` names the theory symbol each is the value of.
+    """
+    return _constants_and_summary(table)[1]
+
+
+def _constants_and_summary(table: pd.DataFrame) -> tuple[dict[str, Any], dict[str, Any]]:
     per = table.groupby("layer", sort=False).agg(
         L=("L", "max"), sigma=("sigma", "max"), size=("size", "first")
     )
     L, sigma = per["L"].tolist(), per["sigma"].tolist()
+    sizes = [int(n) for n in per["size"]]
+    coord = np.repeat(np.asarray(sigma, np.float64) / np.sqrt(sizes), sizes)
     L_avg = float(np.mean(L))
-    return {
+    constants = {"L": L, "sigma": sigma, "sigma_coord": coord, "h": len(L), "d": int(sum(sizes))}
+    summary = {
         "layers": per.index.tolist(),
-        "L": L,
-        "sigma": sigma,
-        "h": len(L),
-        "d": int(per["size"].sum()),
+        "sizes": sizes,
         "L_avg": L_avg,
         "L_inf": float(np.max(L)),
         "L_1": float(np.sum(L)),
         "sigma_1": float(np.sum(sigma)),
         "sigma_2": float(np.sqrt(np.sum(np.square(sigma)))),
+        "sigma_sq": float(np.sum(np.square(sigma))),
+        "tilde_sigma_1": float(coord.sum()),
         "heterogeneity": float(np.max(L)) / L_avg if L_avg > 0 else math.nan,
     }
+    return constants, summary

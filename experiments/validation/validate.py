@@ -75,6 +75,21 @@ def lhs_key(theorem: str) -> str:
     return LHS_KEY[theory.THEOREMS[theorem].lhs.__name__]
 
 
+# what the ``measure`` column estimates, by the theorem's left-hand side (``lhs_key``)
+CRITERION_TEXT = {
+    "grad_sq": "E‖∇f(x_a)‖²",
+    "layer_sum_norm": "(E[(1/√h) Σ_i ‖∇_i f(x_a)‖])²",
+    "l1_over_sqrt_d": "(E[‖∇f(x_a)‖₁/√d])²",
+}
+
+
+def criterion(theorem: str) -> str:
+    """What ``measure`` (and ``bound``) mean for ``theorem``, e.g.
+    ``measure = E‖∇f(x_a)‖² (Theorem 1 (SGD, Ghadimi & Lan 2013))``."""
+    thm = theory.THEOREMS[theorem]
+    return f"measure = {CRITERION_TEXT[lhs_key(theorem)]} ({thm.source})"
+
+
 def bound_value(theorem: str, consts: dict[str, Any]) -> float:
     """The theorem's bound on the instance, NaN when a constant it needs is not certified (G)."""
     thm = theory.THEOREMS[theorem]

@@ -217,10 +217,10 @@ def bounds_table(profile: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for m in meta.to_dict(orient="records"):
         prof = profile[(profile["net"] == m["net"]) & (profile["seed"] == m["seed"])]
-        tc = smoothness.theory_constants(prof)
-        L = np.maximum(np.asarray(tc["L"], float), L_FLOOR_REL * tc["L_inf"])
+        tc, summary = smoothness.theory_constants(prof), smoothness.constants_summary(prof)
+        L = np.maximum(np.asarray(tc["L"], float), L_FLOOR_REL * summary["L_inf"])
         sigma = np.asarray(tc["sigma"], float)
-        sizes = prof.groupby("layer", sort=False)["size"].first().loc[tc["layers"]].to_numpy()
+        sizes = prof.groupby("layer", sort=False)["size"].first().loc[summary["layers"]].to_numpy()
         coord = np.repeat(sigma / np.sqrt(sizes), sizes)  # σ̃_j = σ_i/√d_i inside layer i
         norms = prof["weight_norm"].astype(float)
         phis = {"constant": (1.0, 1.0), "identity_range": (norms[norms > 0].min(), norms.max())}
