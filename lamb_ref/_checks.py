@@ -209,8 +209,10 @@ ALLOWED_LEAVES = (
 _REFUSED = {
     "int": "integer and bool leaves cannot take a gradient step; cast the leaf to a float dtype "
     "or keep it out of the tree given to the optimizer",
-    "complex": "complex leaves are not supported (their norms and second moments would need "
-    "|g|² = g·conj(g), which no optimizer here implements)",
+    "complex": "complex leaves are not supported yet (support is planned): optax handles them "
+    "by using |g|² = g·conj(g) in the second moments and the norms (each complex entry counts "
+    "as a pair of reals), which no optimizer here implements yet; for now split a complex "
+    "parameter into real and imaginary float leaves",
     "other": "it is not a floating-point array",
 }
 

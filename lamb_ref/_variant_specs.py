@@ -78,7 +78,13 @@ def _group_rule(variant: str, library: str, hp: dict[str, Any]) -> tuple[Any, An
     decay is non-zero (or ``always_adapt``); excluding it from decay puts it in a zero-decay group.
     """
     wd_list, ad_list = _lists(hp)
-    wd = float(hp["weight_decay"])
+    wd = _checks._concrete(hp["weight_decay"])
+    if wd is None:  # a traced value, e.g. from optax.inject_hyperparams under jit
+        raise _checks.HyperparameterError(
+            f"weight_decay must be a concrete number for variant {variant!r}, not a traced "
+            f"value: in {library} whether it is 0 decides which tensors are layer-adapted (a "
+            "static choice); with optax.inject_hyperparams pass static_args=('weight_decay',)"
+        )
     always = bool(hp.get("always_adapt", False))
     wd_excluded, ad_excluded = NameMask(wd_list), NameMask(ad_list)
 

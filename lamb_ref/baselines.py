@@ -51,13 +51,13 @@ def _flat(grads, params, needs_params):
     return gs, xs, treedef
 
 
-def sgd(learning_rate: Any, weight_decay: Any = 0.0) -> optax.GradientTransformation:
+def sgd(learning_rate: Any, weight_decay: Any = 0.0) -> optax.GradientTransformationExtraArgs:
     """SGD (paper §2.1, sign typo fixed): x_{t+1} = x_t - η_t (g_t + λ x_t)."""
     _checks.learning_rate(learning_rate)
     _checks.nonnegative("weight_decay", weight_decay)
     decay = not (isinstance(weight_decay, int | float) and weight_decay == 0)
 
-    def update(grads, state, params=None):
+    def update(grads, state, params=None, **extra_args):
         gs, xs, treedef = _flat(grads, params, decay)
         eta = _layers.learning_rate_at(learning_rate, state.count)
         ups = [
@@ -70,12 +70,12 @@ def sgd(learning_rate: Any, weight_decay: Any = 0.0) -> optax.GradientTransforma
         float_tree(params, "params")
         return CountState(_zero_count())
 
-    return optax.GradientTransformation(init, update)
+    return optax.GradientTransformationExtraArgs(init, update)
 
 
 def momentum(
     learning_rate: Any, momentum: Any = 0.9, nesterov: bool = False, weight_decay: Any = 0.0
-) -> optax.GradientTransformation:
+) -> optax.GradientTransformationExtraArgs:
     """Heavy ball: d = g + λx, b_t = μ b_{t-1} + d, x_{t+1} = x_t - η_t (d + μ b_t | b_t)."""
     _checks.learning_rate(learning_rate)
     _checks.beta("momentum", momentum)
@@ -87,7 +87,7 @@ def momentum(
         params = float_tree(params, "params")
         return MomentumState(_zero_count(), jax.tree.map(jnp.zeros_like, params))
 
-    def update(grads, state, params=None):
+    def update(grads, state, params=None, **extra_args):
         gs, xs, treedef = _flat(grads, params, decay)
         eta = _layers.learning_rate_at(learning_rate, state.count)
         bufs, ups, new = jax.tree.leaves(state.momentum), [], []
@@ -102,7 +102,7 @@ def momentum(
             MomentumState(state.count + 1, jax.tree.unflatten(treedef, new)),
         )
 
-    return optax.GradientTransformation(init, update)
+    return optax.GradientTransformationExtraArgs(init, update)
 
 
 def _adam_like(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask):
@@ -119,7 +119,7 @@ def _adam_like(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask):
         z = jax.tree.map(jnp.zeros_like, params)
         return AdamState(_zero_count(), z, jax.tree.map(jnp.zeros_like, params))
 
-    def update(grads, state, params=None):
+    def update(grads, state, params=None, **extra_args):
         gs, xs, treedef = _flat(grads, params, decay)
         wd_on = (
             resolve_mask(weight_decay_mask, params, check_match(grads, params), "weight_decay_mask")
@@ -149,12 +149,12 @@ def _adam_like(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask):
         unflat = lambda leaves: jax.tree.unflatten(treedef, leaves)  # noqa: E731
         return unflat(ups), AdamState(count, unflat(ms), unflat(vs))
 
-    return optax.GradientTransformation(init, update)
+    return optax.GradientTransformationExtraArgs(init, update)
 
 
 def adam(
     learning_rate: Any, b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8
-) -> optax.GradientTransformation:
+) -> optax.GradientTransformationExtraArgs:
     """Adam: x_{t+1} = x_t - η_t m̂_t/(√v̂_t + ε), bias-corrected moments."""
     return _adam_like(learning_rate, b1, b2, eps, 0.0, None)
 
@@ -167,14 +167,14 @@ def adamw(
     weight_decay: Any = 1e-4,
     *,
     weight_decay_mask: Any = None,
-) -> optax.GradientTransformation:
+) -> optax.GradientTransformationExtraArgs:
     """AdamW: x_{t+1} = x_t - η_t (m̂_t/(√v̂_t + ε) + λ x_t) (optax.adamw, default λ = 1e-4)."""
     return _adam_like(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask)
 
 
 def adagrad(
     learning_rate: Any, initial_accumulator_value: Any = 0.1, eps: Any = 1e-7
-) -> optax.GradientTransformation:
+) -> optax.GradientTransformationExtraArgs:
     """AdaGrad (optax's form): G_t = G_{t-1} + g_t², x_{t+1} = x_t - η_t g_t/√(G_t + ε)."""
     _checks.learning_rate(learning_rate)
     _checks.nonnegative("initial_accumulator_value", initial_accumulator_value)
@@ -187,7 +187,7 @@ def adagrad(
             jax.tree.map(lambda x: jnp.full_like(x, initial_accumulator_value), params),
         )
 
-    def update(grads, state, params=None):
+    def update(grads, state, params=None, **extra_args):
         gs, _, treedef = _flat(grads, params, False)
         eta = _layers.learning_rate_at(learning_rate, state.count)
         accs, new, ups = jax.tree.leaves(state.sum_of_squares), [], []
@@ -201,4 +201,4 @@ def adagrad(
             AdagradState(state.count + 1, jax.tree.unflatten(treedef, new)),
         )
 
-    return optax.GradientTransformation(init, update)
+    return optax.GradientTransformationExtraArgs(init, update)

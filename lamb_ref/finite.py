@@ -53,20 +53,23 @@ def check_finite(grads: Any) -> None:
         _raise_for(names, finite)
 
 
-def finite_check(tx: optax.GradientTransformation) -> optax.GradientTransformation:
+def finite_check(tx: optax.GradientTransformation) -> optax.GradientTransformationExtraArgs:
     """Wrap ``tx``: every ``update`` first runs :func:`check_finite` on the gradients, and the
     learning rate ``tx`` takes in that update must be finite and >= 0.
 
     Both checks run eagerly, or under ``jit`` through ``jax.debug.callback`` (the only per-step
-    host round trip, which is why they are opt-in).
+    host round trip, which is why they are opt-in). Extra keyword arguments of ``update`` (optax's
+    ``GradientTransformationExtraArgs`` convention) are passed on to ``tx`` when it takes them
+    and dropped otherwise, as ``optax.with_extra_args_support`` does.
     """
+    inner = optax.with_extra_args_support(tx)
 
-    def update(grads, state, params=None):
+    def update(grads, state, params=None, **extra_args):
         check_finite(grads)
         token = _layers.CHECK_LEARNING_RATE.set(True)
         try:
-            return tx.update(grads, state, params)
+            return inner.update(grads, state, params, **extra_args)
         finally:
             _layers.CHECK_LEARNING_RATE.reset(token)
 
-    return optax.GradientTransformation(tx.init, update)
+    return optax.GradientTransformationExtraArgs(tx.init, update)

@@ -51,7 +51,7 @@ def lamb_family(
     decoupled_weight_decay: bool = False,
     max_trust_ratio: float | None = None,
     max_grad_norm: Any = None,
-) -> optax.GradientTransformation:
+) -> optax.GradientTransformationExtraArgs:
     """Algorithm 2 with the knobs that distinguish the published LAMBs (``docs/variants.md``).
 
     Per step t (1-based) and per layer i, with ĝ the (optionally globally clipped) gradient:
@@ -91,7 +91,9 @@ def lamb_family(
         zeros = jax.tree.map(jnp.zeros_like, params)
         return LambState(jnp.zeros((), jnp.int32), zeros, jax.tree.map(jnp.zeros_like, params))
 
-    def update(grads: Any, state: LambState, params: Any = None) -> tuple[Any, LambState]:
+    def update(
+        grads: Any, state: LambState, params: Any = None, **extra_args: Any
+    ) -> tuple[Any, LambState]:
         grads, params = float_inputs(grads, params)
         if params is None:
             raise _checks.HyperparameterError("params=None is invalid: LAMB needs the parameters")
@@ -158,7 +160,7 @@ def lamb_family(
         unflat = lambda leaves: jax.tree.unflatten(treedef, leaves)  # noqa: E731
         return unflat(ups), LambState(count, unflat(ms), unflat(vs))
 
-    return optax.GradientTransformation(init, update)
+    return optax.GradientTransformationExtraArgs(init, update)
 
 
 def lamb(
@@ -173,7 +175,7 @@ def lamb(
     trust_norm: str = "l2",
     weight_decay_mask: Any = None,
     trust_ratio_mask: Any = None,
-) -> optax.GradientTransformation:
+) -> optax.GradientTransformationExtraArgs:
     """LAMB, the paper's Algorithm 2 (arXiv v4/v5; ``bias_correction=False`` gives v3).
 
     For t = 1, 2, … and every layer i (one pytree leaf, named by its key path):

@@ -30,7 +30,9 @@ def _init(params: Any) -> LarsState:
 def _transformation(leaf_step, weight_decay_mask, trust_ratio_mask, learning_rate):
     """Wrap ``leaf_step(g, x, buf, eta, wd_on, adapt_on) -> (update, new_buf)`` over leaves."""
 
-    def update(grads: Any, state: LarsState, params: Any = None) -> tuple[Any, LarsState]:
+    def update(
+        grads: Any, state: LarsState, params: Any = None, **extra_args: Any
+    ) -> tuple[Any, LarsState]:
         grads, params = float_inputs(grads, params)
         if params is None:
             raise _checks.HyperparameterError("params=None is invalid: LARS needs the parameters")
@@ -50,7 +52,7 @@ def _transformation(leaf_step, weight_decay_mask, trust_ratio_mask, learning_rat
             LarsState(state.count + 1, jax.tree.unflatten(treedef, new_bufs)),
         )
 
-    return optax.GradientTransformation(_init, update)
+    return optax.GradientTransformationExtraArgs(_init, update)
 
 
 def lars(
@@ -62,7 +64,7 @@ def lars(
     trust_norm: str = "l2",
     weight_decay_mask: Any = None,
     trust_ratio_mask: Any = None,
-) -> optax.GradientTransformation:
+) -> optax.GradientTransformationExtraArgs:
     """LARS as the LAMB paper's Algorithm 1 (momentum SGD as the base of the layer-wise rule).
 
     For t = 1, 2, … and every layer i:
@@ -106,7 +108,7 @@ def lars_2017(
     nesterov: bool = False,
     weight_decay_mask: Any = None,
     trust_ratio_mask: Any = None,
-) -> optax.GradientTransformation:
+) -> optax.GradientTransformationExtraArgs:
     """You, Gitman & Ginsburg 2017 as timm ``Lars`` / torch-optimizer ``LARS`` run it.
 
     Per layer, with λ_i = λ where weight decay applies and 0 elsewhere:
@@ -155,7 +157,7 @@ def optax_lars(
     nesterov: bool = False,
     weight_decay_mask: Any = None,
     trust_ratio_mask: Any = None,
-) -> optax.GradientTransformation:
+) -> optax.GradientTransformationExtraArgs:
     """``optax.lars`` (optax 0.2.x): the trust denominator is the norm of the decayed gradient.
 
         d = g + λ x                           (where weight decay applies)

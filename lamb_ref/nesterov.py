@@ -46,7 +46,7 @@ def _nesterov_lamb(
     trust_norm,
     weight_decay_mask,
     trust_ratio_mask,
-) -> optax.GradientTransformation:
+) -> optax.GradientTransformationExtraArgs:
     _checks.nesterov_lamb_hyperparameters(
         learning_rate, b1, b2, eps, weight_decay, phi, trust_norm, b1_schedule, b2_schedule
     )
@@ -68,7 +68,7 @@ def _nesterov_lamb(
             one,
         )
 
-    def update(grads, state, params=None):
+    def update(grads, state, params=None, **extra_args):
         grads, params = float_inputs(grads, params)
         if params is None:
             raise _checks.HyperparameterError("params=None is invalid: N-LAMB needs the parameters")
@@ -111,7 +111,7 @@ def _nesterov_lamb(
         unflat = lambda leaves: jax.tree.unflatten(treedef, leaves)  # noqa: E731
         return unflat(ups), NesterovLambState(t, unflat(ms), unflat(vs), prod1_t, prod2_t)
 
-    return optax.GradientTransformation(init, update)
+    return optax.GradientTransformationExtraArgs(init, update)
 
 
 def nlamb(
@@ -126,7 +126,7 @@ def nlamb(
     trust_norm: str = "l2",
     weight_decay_mask: Any = None,
     trust_ratio_mask: Any = None,
-) -> optax.GradientTransformation:
+) -> optax.GradientTransformationExtraArgs:
     """N-LAMB (Appendix D, Algorithm 3; **recalled, not confirmed**): Nesterov first moment.
 
         m_t = β1^t m_{t-1} + (1-β1^t) g_t
@@ -166,7 +166,7 @@ def nnlamb(
     trust_norm: str = "l2",
     weight_decay_mask: Any = None,
     trust_ratio_mask: Any = None,
-) -> optax.GradientTransformation:
+) -> optax.GradientTransformationExtraArgs:
     """NN-LAMB (Appendix D, Algorithm 4; **recalled, not confirmed**): Nesterov in both moments.
 
         v_t = β2^t v_{t-1} + (1-β2^t) g_t²

@@ -1,4 +1,4 @@
-"""Named variants, JAX backend: ``make(name, **hyperparameters)`` → ``GradientTransformation``.
+"""Named variants, JAX backend: ``make(name, **hp)`` → ``GradientTransformationExtraArgs``.
 
 ``NAMES`` lists them; ``SPECS[name]`` gives the library and version each reproduces, its
 defaults and how it differs from the paper (docs/variants.md's table is generated from it).
@@ -24,7 +24,7 @@ _FAMILIES = {
 __all__ = ["NAMES", "SPECS", "VOCABULARY", "make"]
 
 
-def make(name: str, **hyperparameters: Any) -> optax.GradientTransformation:
+def make(name: str, **hyperparameters: Any) -> optax.GradientTransformationExtraArgs:
     """The JAX optimizer for variant ``name`` (one of ``NAMES``)."""
     family, kwargs = resolve(name, hyperparameters)
     return _FAMILIES[family](**kwargs)

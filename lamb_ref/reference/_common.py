@@ -14,10 +14,12 @@ from lamb_ref.reference import _tree
 
 
 class Optimizer(NamedTuple):
-    """``init(params) -> state`` and ``update(grads, state, params) -> (updates, state)``.
+    """``init(params) -> state`` and ``update(grads, state, params, **extra) -> (updates, state)``.
 
-    The same protocol as ``optax.GradientTransformation``, over nested dicts/lists of
-    ``np.ndarray``. ``updates`` are added to the parameters by :func:`apply_updates`.
+    The same protocol as ``optax.GradientTransformationExtraArgs``, over nested dicts/lists of
+    ``np.ndarray``: extra keyword arguments of ``update`` (``value=...`` and the like, which
+    ``optax.chain`` passes along) are accepted and ignored. ``updates`` are added to the
+    parameters by :func:`apply_updates`.
     """
 
     init: Callable[[Any], dict]

@@ -26,7 +26,7 @@ def sgd(learning_rate: Any, weight_decay: float = 0.0) -> _common.Optimizer:
         _tree.arrays(params, "params")  # the leaves must be floating, as everywhere
         return {"count": 0}
 
-    def update(grads: Any, state: dict, params: Any) -> tuple[Any, dict]:
+    def update(grads: Any, state: dict, params: Any, **extra: Any) -> tuple[Any, dict]:
         L = _common.leaves(grads, params, needs_params=weight_decay != 0)
         t = state["count"] + 1
         eta = _common.learning_rate_at(learning_rate, t - 1)
@@ -54,7 +54,7 @@ def momentum(
     def init(params: Any) -> dict:
         return {"count": 0, "momentum": _common.zeros_like_tree(params)}
 
-    def update(grads: Any, state: dict, params: Any) -> tuple[Any, dict]:
+    def update(grads: Any, state: dict, params: Any, **extra: Any) -> tuple[Any, dict]:
         L = _common.leaves(grads, params, needs_params=weight_decay != 0)
         t = state["count"] + 1
         eta = _common.learning_rate_at(learning_rate, t - 1)
@@ -84,7 +84,7 @@ def _adam_like(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask) -> _
             "nu": _common.zeros_like_tree(params),
         }
 
-    def update(grads: Any, state: dict, params: Any) -> tuple[Any, dict]:
+    def update(grads: Any, state: dict, params: Any, **extra: Any) -> tuple[Any, dict]:
         L = _common.leaves(grads, params, needs_params=weight_decay != 0)
         wd_on = _tree.resolve_mask(weight_decay_mask, params, L.names, "weight_decay_mask")
         t = state["count"] + 1
@@ -146,7 +146,7 @@ def adagrad(
             "sum_of_squares": rebuild([np.full_like(x, initial_accumulator_value) for x in xs]),
         }
 
-    def update(grads: Any, state: dict, params: Any) -> tuple[Any, dict]:
+    def update(grads: Any, state: dict, params: Any, **extra: Any) -> tuple[Any, dict]:
         L = _common.leaves(grads, params, needs_params=False)
         t = state["count"] + 1
         eta = _common.learning_rate_at(learning_rate, t - 1)

@@ -39,8 +39,8 @@ def finite_check(optimizer: Optimizer) -> Optimizer:
     """Wrap an optimizer: ``update`` first runs :func:`check_finite` on the gradients, and the
     learning rate the optimizer takes in that update must be finite and >= 0."""
 
-    def update(grads: Any, state: Any, params: Any = None) -> tuple[Any, Any]:
-        check_finite(grads)
+    def update(grads: Any, state: Any, params: Any = None, **extra: Any) -> tuple[Any, Any]:
+        check_finite(grads)  # extra keyword arguments (optax's convention) are ignored
         token = _common.CHECK_LEARNING_RATE.set(True)
         try:
             return optimizer.update(grads, state, params)

@@ -75,7 +75,7 @@ def lamb_family(
             "nu": _common.zeros_like_tree(params),
         }
 
-    def update(grads: Any, state: dict, params: Any) -> tuple[Any, dict]:
+    def update(grads: Any, state: dict, params: Any, **extra: Any) -> tuple[Any, dict]:
         L = _common.leaves(grads, params)
         wd_on = _tree.resolve_mask(weight_decay_mask, params, L.names, "weight_decay_mask")
         adapt_on = _tree.resolve_mask(trust_ratio_mask, params, L.names, "trust_ratio_mask")

@@ -20,7 +20,7 @@ def _momentum_state(params: Any) -> dict:
 def _momentum_optimizer(layer_step, learning_rate, weight_decay_mask, trust_ratio_mask):
     """Loop ``layer_step(g, x, buf, eta, wd_on, adapt_on) -> (update, new_buf)`` over layers."""
 
-    def update(grads: Any, state: dict, params: Any) -> tuple[Any, dict]:
+    def update(grads: Any, state: dict, params: Any, **extra: Any) -> tuple[Any, dict]:
         L = _common.leaves(grads, params)
         wd_on = _tree.resolve_mask(weight_decay_mask, params, L.names, "weight_decay_mask")
         adapt_on = _tree.resolve_mask(trust_ratio_mask, params, L.names, "trust_ratio_mask")
