@@ -146,3 +146,45 @@ def test_import_leaves_jax_config_alone(package):
     )
     before, after = json.loads(out.stdout.strip().splitlines()[-1])
     assert before == after
+
+
+# Which layer may import which (docs/design.md): reproduction on top, the engines below it, the
+# neutral leaves (cache, precision) and lamb_ref/theory at the bottom; figures read tables only.
+ALLOWED = {
+    "lamb_ref": set(),
+    "theory": set(),
+    "figures": set(),
+    "experiments": set(),  # the package docstring; cache, precision, cli_errors are leaves
+    "distributed": {"lamb_ref", "experiments"},
+    "validation": {"lamb_ref", "theory", "distributed", "experiments"},
+    "training": {"lamb_ref", "distributed", "experiments"},
+    "reproduction": {"lamb_ref", "theory", "validation", "training", "distributed", "experiments"},
+}
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    if parts[0] == "experiments" and len(parts) > 1 and parts[1] in ALLOWED:
+        return parts[1]
+    return parts[0]
+
+
+def layer_violations(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    return sorted(
+        (a, b)
+        for a, targets in graph.items()
+        for b in targets
+        if _layer(a) != _layer(b) and _layer(b) not in ALLOWED[_layer(a)]
+    )
+
+
+def test_dependencies_point_one_way():
+    assert layer_violations(import_graph()) == []
+
+
+def test_layer_check_catches_an_upward_import():
+    planted = {"lamb_ref.lamb": {"experiments.validation.runner"}, "figures.rate": {"theory"}}
+    assert layer_violations(planted) == [
+        ("figures.rate", "theory"),
+        ("lamb_ref.lamb", "experiments.validation.runner"),
+    ]
