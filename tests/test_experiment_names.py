@@ -40,3 +40,12 @@ def test_figure_tables_are_tables_some_experiment_writes():
     for name in figures.FIGURES:
         for table in figures.tables_needed(name).values():
             assert table in written, (name, table)
+
+
+def test_entry_point_profiles_are_the_protocols():
+    import paper_reproduce
+    from experiments.reproduction.protocol import PROFILES
+
+    parser = paper_reproduce.build_parser()
+    profile = next(a for a in parser._actions if "--profile" in a.option_strings)
+    assert tuple(profile.choices) == PROFILES
