@@ -36,6 +36,7 @@ from experiments.reproduction.suites._training import (
     summaries,
 )
 from experiments.training import TrainConfig, mixed_batch_stages, scaling_rule
+from experiments.training.results import HISTORY_COLUMNS
 
 FIGURE = "lb_mixed_batch"
 TASK, MODEL = "teacher", "mlp"
@@ -120,22 +121,7 @@ def run(ctx: Context) -> dict[str, pd.DataFrame]:
     runs = summaries(records)
     runs = pd.concat([runs, pd.DataFrame([spike(r.history) for r in records])], axis=1)
     hist = histories(records)
-    keep = [
-        "optimizer",
-        "peak_lr",
-        "mixed_batch",
-        "rewarmup",
-        "seed",
-        "step",
-        "epoch",
-        "stage",
-        "batch_size",
-        "lr",
-        "train_loss",
-        "eval_loss",
-        "eval_accuracy",
-        "diverged",
-    ]
+    keep = ["optimizer", "peak_lr", "mixed_batch", "rewarmup", "seed", *HISTORY_COLUMNS]
     return {"lb_mixed_batch_runs": runs, "lb_mixed_batch": hist[keep]}
 
 
