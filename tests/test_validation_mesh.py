@@ -1,7 +1,7 @@
 """The validation sweeps reach the device mesh: ``paper_reproduce.py --devices N`` builds a mesh,
 ``Context.mesh`` carries it, and every suite that runs the theorem-validation runner hands it to
-``experiments.validation.runner.simulate_many`` (which splits the seeds over ``fit_mesh(mesh,
-n_seeds)``).
+``experiments.validation.runner.launch``, where every runner call goes (it splits the seeds
+over ``fit_mesh(mesh, n_seeds)``).
 
 In this process JAX has one CPU device, so the mesh here is a stand-in object and the runner is
 stopped at its first call; the numbers on a real 8-device mesh are compared with one device in
@@ -11,13 +11,13 @@ stopped at its first call; the numbers on a real 8-device mesh are compared with
 from __future__ import annotations
 
 import inspect
+import sys
 
 import jax
 import numpy as np
 import pytest
 
 import experiments.validation.runner as runner
-import experiments.validation.validate as validate_module
 from experiments import distributed
 from experiments.reproduction import registry
 
@@ -41,7 +41,7 @@ class _Reached(Exception):
 def test_every_sweep_suite_passes_the_context_mesh_to_the_runner(name, monkeypatch):
     sentinel = object()
     seen = []
-    signature = inspect.signature(runner.simulate_many)
+    signature = inspect.signature(runner.launch)
 
     def runner_stub(*args, **kwargs):
         bound = signature.bind(*args, **kwargs)
@@ -49,9 +49,14 @@ def test_every_sweep_suite_passes_the_context_mesh_to_the_runner(name, monkeypat
         seen.append(bound.arguments["mesh"])
         raise _Reached
 
-    # suites call runner.simulate (which calls runner.simulate_many) or validate.validate
-    monkeypatch.setattr(runner, "simulate_many", runner_stub)
-    monkeypatch.setattr(validate_module, "simulate_many", runner_stub)
+    # simulate, simulate_many, simulate_instances and validate all call launch; suites that
+    # import launch itself hold their own reference to it
+    real = runner.launch
+    for module in list(sys.modules.values()):
+        if getattr(module, "__name__", "").startswith("experiments") and (
+            getattr(module, "launch", None) is real
+        ):
+            monkeypatch.setattr(module, "launch", runner_stub)
     ctx = registry.Context("smoke", mesh=sentinel)
     with pytest.raises(_Reached):
         registry.EXPERIMENTS[name].run(ctx)
@@ -62,7 +67,7 @@ def test_every_registered_validation_sweep_is_checked_above():
     """A new suite that runs the validation runner must be added to SWEEP_SUITES."""
     for name, exp in registry.EXPERIMENTS.items():
         src = inspect.getsource(inspect.getmodule(exp.run))
-        if "simulate(" in src or "validate(" in src:
+        if "simulate(" in src or "validate(" in src or "launch(" in src:
             assert name in SWEEP_SUITES, name
 
 

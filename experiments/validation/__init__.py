@@ -8,11 +8,12 @@ The engine, in the order data flows through it:
   (:mod:`.sincos` and :mod:`.hessian` are their float64 kernels and Hessian-norm tools);
 * :mod:`.optimizers`: the analysed algorithm of each theorem and the baselines, from
   :mod:`lamb_ref`;
-* :mod:`.runner`: vmapped runs over seeds, step sizes and horizons (:func:`~.runner.simulate`);
+* :mod:`.runner`: vmapped runs over seeds, step sizes, horizons and instances, one compiled
+  program per structure (:func:`~.runner.simulate`, :func:`~.runner.simulate_instances`);
 * :mod:`.hypotheses`, :mod:`.validate` and :mod:`.stats`: the assumptions checked per row, the
   measured criterion against the explicit bound of :mod:`theory`, bootstrap intervals.
 
 Everything here computes in float64: the public entry points (``build``, ``simulate``,
-``simulate_many``, ``validate``) switch JAX's 64-bit types on for their own call only
+``simulate_many``, ``simulate_instances``, ``launch``, ``validate``) switch JAX's 64-bit types on for their own call only
 (:mod:`experiments.precision`).
 """

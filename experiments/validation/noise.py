@@ -183,6 +183,11 @@ class Noise:
         return np.concatenate([c.ravel() for c in self.sigma_coord])
 
     @property
+    def structure(self) -> tuple:
+        """What a compiled draw depends on besides σ̃ and the table: kind, layout, table size."""
+        return (self.kind, self.layer_names, self.layer_shapes, self.n_samples)
+
+    @property
     def bounded(self) -> bool:
         """Whether every |ξ_j(s)| is bounded (Gaussian noise is not unless σ̃ = 0)."""
         return self.kind != "gaussian" or not np.any(self.sigma_coord_flat > 0)
@@ -225,7 +230,9 @@ class Noise:
             start += c.size
         return out
 
-    def minibatch_mean(self, key: jax.Array, state: NoiseState, batch_size: int) -> Params:
+    def minibatch_mean(
+        self, key: jax.Array, state: NoiseState, batch_size: int, sigma: jax.Array | None = None
+    ) -> Params:
         """Draw ξ̄ = (1/b) Σ_{s=1..b} ξ(s) exactly in law (see the module docstring).
 
         Args:
@@ -234,6 +241,10 @@ class Noise:
             batch_size: b, a Python int >= 1 (<= n_samples for ``finite_sum``), or a traced
                 JAX integer (the runner vmaps over b = T); a traced b is not range-checked
                 here, the caller validates it.
+            sigma: σ̃ as one flat (d,) array (possibly traced) in place of this model's own
+                ``sigma_coord_flat``, so that one compiled draw serves every σ̃ of the same
+                kind and layout (the runner passes it with a traced b). ``finite_sum`` ignores
+                it: its σ̃ lives in the table.
 
         Returns:
             Params of float64 arrays of the layer shapes. ``finite_sum`` with b > n/2 sums the
@@ -242,7 +253,7 @@ class Noise:
         if isinstance(batch_size, jax.Array):
             if batch_size.ndim != 0 or not jnp.issubdtype(batch_size.dtype, jnp.integer):
                 raise _bad("batch_size", batch_size, "a scalar integer (Python int or JAX int)")
-            return self._traced_mean(key, state, batch_size)
+            return self._traced_mean(key, state, batch_size, sigma)
         max_b = self.n_samples if self.kind == "finite_sum" else math.inf
         if not _is_int(batch_size) or not 1 <= batch_size <= max_b:
             limit = f" and <= n_samples={self.n_samples}" if self.kind == "finite_sum" else ""
@@ -252,7 +263,7 @@ class Noise:
             return self._unflatten(jnp.zeros((self.dim,), jnp.float64))
         if self.kind == "finite_sum":
             return self._finite_sum_mean(key, state, b)
-        sigma = jnp.asarray(self.sigma_coord_flat)
+        sigma = jnp.asarray(self.sigma_coord_flat if sigma is None else sigma)
         if self.kind == "gaussian":
             flat = (sigma / math.sqrt(b)) * jax.random.normal(key, (self.dim,), jnp.float64)
         else:
@@ -260,7 +271,9 @@ class Noise:
             flat = sigma * jnp.clip(ratio, -1.0, 1.0)  # keeps |ξ̄| <= σ̃ under XLA's rewrites
         return self._unflatten(flat)
 
-    def _traced_mean(self, key: jax.Array, state: NoiseState, b: jax.Array) -> Params:
+    def _traced_mean(
+        self, key: jax.Array, state: NoiseState, b: jax.Array, sigma: jax.Array | None
+    ) -> Params:
         """The same laws with b a traced integer (same formulas; finite_sum by a rank mask)."""
         bf = jnp.asarray(b, jnp.float64)
         if self.kind == "none":
@@ -273,7 +286,7 @@ class Noise:
             return {
                 name: jnp.tensordot(weight, state[name][perm], axes=1) for name in self.layer_names
             }
-        sigma = jnp.asarray(self.sigma_coord_flat)
+        sigma = jnp.asarray(self.sigma_coord_flat if sigma is None else sigma)
         if self.kind == "gaussian":
             flat = (sigma / jnp.sqrt(bf)) * jax.random.normal(key, (self.dim,), jnp.float64)
         else:

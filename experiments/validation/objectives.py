@@ -57,9 +57,15 @@ class Objective:
         f_star: exact global minimum value f*.
         grad_bound: per layer, sup_x max_j |∂f/∂x_j| over coordinates j of that layer; None when
             the gradient is unbounded.
-        value: f, jittable and vmappable.
+        value: f, jittable and vmappable (``value_fn`` with this instance's ``params``).
         grad: closed-form ∇f (not ``jax.grad``), jittable and vmappable.
         info: family parameters (JSON-serialisable) for provenance.
+        structure: what the code of ``value_fn``/``grad_fn`` depends on besides ``params``:
+            family, layer names and shapes, and the options that fix array shapes (hashable).
+            Two objectives with equal ``structure`` share one compiled runner.
+        params: the instance's numbers (L_i, couplings, curvatures, data), a pytree of float64
+            arrays, passed to the runner as traced arguments.
+        value_fn, grad_fn: ``(params, x) ↦ f(x)`` and ``↦ ∇f(x)``, pure in ``params``.
     """
 
     family: str
@@ -72,6 +78,10 @@ class Objective:
     value: Callable[[Params], jax.Array]
     grad: Callable[[Params], Params]
     info: Mapping[str, Any]
+    structure: tuple = ()
+    params: Any = field(default=None, repr=False)
+    value_fn: Callable[[Any, Params], jax.Array] | None = field(default=None, repr=False)
+    grad_fn: Callable[[Any, Params], Params] | None = field(default=None, repr=False)
     _x_star: tuple[np.ndarray, ...] | None = field(default=None, repr=False)
 
     @property
@@ -192,9 +202,16 @@ def _layer_names(h: int) -> tuple[str, ...]:
     return tuple(f"layer_{i:0{width}d}" for i in range(h))
 
 
-def _objective(family, sizes, L, grad_bound, value, grad, info, **kw) -> Objective:
+def _objective(family, sizes, L, grad_bound, fns, params, info, **kw) -> Objective:
+    """An Objective from its pure functions ``fns = (value_fn, grad_fn)`` and ``params``.
+
+    ``structure`` is (family, names, shapes, *kw["static"]): everything the functions' code
+    depends on besides ``params``.
+    """
     names = kw.pop("names", _layer_names(len(sizes)))
     shapes = kw.pop("shapes", tuple((n,) for n in sizes))
+    value_fn, grad_fn = fns
+    params = jax.tree.map(lambda a: np.asarray(a, np.float64), params)
     return Objective(
         family=family,
         layer_names=names,
@@ -203,9 +220,13 @@ def _objective(family, sizes, L, grad_bound, value, grad, info, **kw) -> Objecti
         L_certified=kw.pop("certified", True),
         f_star=0.0,
         grad_bound=None if grad_bound is None else tuple(float(g) for g in grad_bound),
-        value=value,
-        grad=grad,
+        value=functools.partial(value_fn, params),
+        grad=functools.partial(grad_fn, params),
         info=info,
+        structure=(family, names, shapes, *kw.pop("static", ())),
+        params=params,
+        value_fn=value_fn,
+        grad_fn=grad_fn,
         **kw,
     )
 
@@ -241,13 +262,14 @@ def _separable(family, layer_sizes, L, seed, options, phi, dphi, gb_factor) -> O
     _integer("seed", seed, 0), _options(family, options, {})
     names = _layer_names(len(sizes))
 
-    def value(x: Params) -> jax.Array:
-        return sum(li * jnp.sum(phi(x[n])) for n, li in zip(names, Ls, strict=True))
+    def value(p, x: Params) -> jax.Array:
+        return sum(p["L"][i] * jnp.sum(phi(x[n])) for i, n in enumerate(names))
 
-    def grad(x: Params) -> Params:
-        return {n: li * dphi(x[n]) for n, li in zip(names, Ls, strict=True)}
+    def grad(p, x: Params) -> Params:
+        return {n: p["L"][i] * dphi(x[n]) for i, n in enumerate(names)}
 
-    return _objective(family, sizes, Ls, [gb_factor * li for li in Ls], value, grad, {})
+    gb = [gb_factor * li for li in Ls]
+    return _objective(family, sizes, Ls, gb, (value, grad), {"L": np.asarray(Ls)}, {})
 
 
 def separable_cosine(layer_sizes, L, *, seed: int = 0, **options) -> Objective:
@@ -301,20 +323,21 @@ def chain_cosine(layer_sizes, L, *, seed: int = 0, **options) -> Objective:
     deg = np.array([(i > 0) + (i < h - 1) for i in range(h)], dtype=np.float64)
     kappa = c * min(Ls) / (2.0 * deg.max()) if h > 1 else 0.0
     a = np.asarray(Ls) - 2.0 * kappa * deg
-    names, a_col = _layer_names(h), jnp.asarray(a)[:, None]
+    names = _layer_names(h)
 
-    def value(x: Params) -> jax.Array:
-        X = jnp.stack([x[n] for n in names])
+    def value(p, x: Params) -> jax.Array:
+        X, a_col, kappa = jnp.stack([x[n] for n in names]), p["a"][:, None], p["kappa"]
         return jnp.sum(a_col * _one_minus_cos(X)) + kappa * jnp.sum(_one_minus_cos(X[:-1] - X[1:]))
 
-    def grad(x: Params) -> Params:
-        X = jnp.stack([x[n] for n in names])
-        S = kappa * _sin(X[:-1] - X[1:])
+    def grad(p, x: Params) -> Params:
+        X, a_col = jnp.stack([x[n] for n in names]), p["a"][:, None]
+        S = p["kappa"] * _sin(X[:-1] - X[1:])
         G = a_col * _sin(X) + jnp.pad(S, ((0, 1), (0, 0))) - jnp.pad(S, ((1, 0), (0, 0)))
         return {n: G[i] for i, n in enumerate(names)}
 
     info = {"coupling": c, "kappa": kappa, "a": a.tolist(), "deg": deg.tolist()}
-    return _objective("chain_cosine", sizes, Ls, a + kappa * deg, value, grad, info)
+    params = {"a": a, "kappa": kappa}
+    return _objective("chain_cosine", sizes, Ls, a + kappa * deg, (value, grad), params, info)
 
 
 def coupled_cosine(layer_sizes, L, *, seed: int = 0, **options) -> Objective:
@@ -342,21 +365,23 @@ def coupled_cosine(layer_sizes, L, *, seed: int = 0, **options) -> Objective:
     s = np.array([sum(np.linalg.norm(bi.T @ bj, 2) for bj in blocks) for bi in blocks])
     kappa = c / float(np.max(s / np.asarray(Ls)))
     a = np.asarray(Ls) - kappa * s
-    names, Wj = _layer_names(h), jnp.asarray(W)
-    a_vec = jnp.asarray(np.repeat(a, sizes))
+    names = _layer_names(h)
 
-    def value(x: Params) -> jax.Array:
-        v = jnp.concatenate([x[n] for n in names])
-        return jnp.sum(a_vec * _one_minus_cos(v)) + kappa * jnp.sum(_one_minus_cos(Wj @ v))
+    def value(p, x: Params) -> jax.Array:
+        v, W = jnp.concatenate([x[n] for n in names]), p["W"]
+        return jnp.sum(p["a_vec"] * _one_minus_cos(v)) + p["kappa"] * jnp.sum(_one_minus_cos(W @ v))
 
-    def grad(x: Params) -> Params:
-        v = jnp.concatenate([x[n] for n in names])
-        g = a_vec * _sin(v) + kappa * (Wj.T @ _sin(Wj @ v))
+    def grad(p, x: Params) -> Params:
+        v, W = jnp.concatenate([x[n] for n in names]), p["W"]
+        g = p["a_vec"] * _sin(v) + p["kappa"] * (W.T @ _sin(W @ v))
         return dict(zip(names, jnp.split(g, np.cumsum(sizes)[:-1].tolist()), strict=True))
 
     gb = [ai + kappa * np.abs(bi).sum(axis=0).max() for ai, bi in zip(a, blocks, strict=True)]
     info = {"m": m, "coupling": c, "seed": seed, "kappa": kappa, "a": a.tolist(), "W": W.tolist()}
-    return _objective("coupled_cosine", sizes, Ls, gb, value, grad, info)
+    params = {"a_vec": np.repeat(a, sizes), "kappa": kappa, "W": W}
+    return _objective(
+        "coupled_cosine", sizes, Ls, gb, (value, grad), params, info, static=(("m", m),)
+    )
 
 
 # ----------------------------------------------------------------------------- NQM
@@ -374,16 +399,17 @@ def noisy_quadratic(layer_sizes, L, *, seed: int = 0, **options) -> Objective:
     opts = _options("noisy_quadratic", options, OPTION_DEFAULTS["noisy_quadratic"])
     cond = _real("condition", opts["condition"], 1.0, math.inf, low_open=False, high_open=True)
     curv = [np.geomspace(li, li / cond, n) for li, n in zip(Ls, sizes, strict=True)]
-    names, cj = _layer_names(len(sizes)), [jnp.asarray(c) for c in curv]
+    names = _layer_names(len(sizes))
 
-    def value(x: Params) -> jax.Array:
-        return sum(0.5 * jnp.sum(c * x[n] ** 2) for n, c in zip(names, cj, strict=True))
+    def value(p, x: Params) -> jax.Array:
+        return sum(0.5 * jnp.sum(p["c"][n] * x[n] ** 2) for n in names)
 
-    def grad(x: Params) -> Params:
-        return {n: c * x[n] for n, c in zip(names, cj, strict=True)}
+    def grad(p, x: Params) -> Params:
+        return {n: p["c"][n] * x[n] for n in names}
 
     info = {"condition": cond, "curvatures": [c.tolist() for c in curv]}
-    return _objective("noisy_quadratic", sizes, Ls, None, value, grad, info)
+    params = {"c": dict(zip(names, curv, strict=True))}
+    return _objective("noisy_quadratic", sizes, Ls, None, (value, grad), params, info)
 
 
 def nqm_sigma_coord(objective: Objective, scale: float) -> list[np.ndarray]:
@@ -434,8 +460,9 @@ def teacher_student_tanh(layer_sizes, L=None, *, seed: int = 0, **options) -> Ob
     }  # fmt: skip
     obj = _objective(
         family, (k * p, k), (1.0, 1.0), None,
-        functools.partial(_ts_value, Xj, y), functools.partial(_ts_grad, Xj, y), info,
+        (_ts_value_p, _ts_grad_p), {"X": X, "y": np.asarray(y)}, info,
         certified=False, names=("layer_0", "layer_1"), shapes=((k, p), (k,)), _x_star=(W1s, w2s),
+        static=(("n_samples", n),),
     )  # fmt: skip
     est = _ts_estimate(Xj, y, *_ts_points(obj))
     return dataclasses.replace(obj, L=tuple(float(v) for v in jnp.max(est, axis=0)))
@@ -447,6 +474,14 @@ def _ts_predict(X: jax.Array, x: Params) -> jax.Array:
 
 def _ts_value(X: jax.Array, y: jax.Array, x: Params) -> jax.Array:
     return 0.5 * jnp.mean((_ts_predict(X, x) - y) ** 2)
+
+
+def _ts_value_p(p, x: Params) -> jax.Array:
+    return _ts_value(p["X"], p["y"], x)
+
+
+def _ts_grad_p(p, x: Params) -> Params:
+    return _ts_grad(p["X"], p["y"], x)
 
 
 def _ts_grad(X: jax.Array, y: jax.Array, x: Params) -> Params:

@@ -15,12 +15,16 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 import lamb_ref
 from lamb_ref import _layers
 
 OPTIMIZERS = ("sgd", "lars", "lamb", "momentum", "adam")
+# The hyperparameters a validation instance sets (φ's bounds, LAMB's β2): passed to the runner as
+# traced numbers, so that one compiled program serves every instance; the rest stay static.
+TRACED = {"lars": ("phi",), "lamb": ("b2", "phi")}
 # Defaults of the baselines (the usual ones; equal tuning budgets are over η only).
 BASELINE_DEFAULTS: dict[str, dict[str, Any]] = {
     "sgd": {},
@@ -58,9 +62,33 @@ class OptimizerSpec:
             return f"lamb(b2={p['b2']:g})"
         return self.name
 
-    def factory(self) -> Callable[[Any], optax.GradientTransformation]:
-        """η ↦ the ``lamb_ref`` transformation (η may be a traced scalar under vmap)."""
+    @property
+    def structure(self) -> tuple:
+        """The name and the static hyperparameters (those not in ``TRACED``): with equal
+        structure, two specs share one compiled runner."""
+        traced = TRACED.get(self.name, ())
+        return (self.name, tuple((k, v) for k, v in self.hyper if k not in traced))
+
+    def numbers(self) -> dict[str, Any]:
+        """The traced hyperparameters (``TRACED``) as float64 arrays, φ as shape (2,)."""
         p = self.params
+        return {k: np.asarray(p[k], np.float64) for k in TRACED.get(self.name, ())}
+
+    def factory(
+        self, numbers: Mapping[str, Any] | None = None
+    ) -> Callable[[Any], optax.GradientTransformation]:
+        """η ↦ the ``lamb_ref`` transformation (η may be a traced scalar under vmap).
+
+        ``numbers`` (the form of :meth:`numbers`, possibly traced) replaces the spec's own φ
+        and β2; φ then enters as the callable z ↦ clip(z, α_l, α_u), the function
+        ``lamb_ref`` builds from a pair.
+        """
+        p = self.params
+        if numbers is not None:
+            p = {**p, **numbers}
+            if "phi" in numbers:
+                lo, hi = numbers["phi"][0], numbers["phi"][1]
+                p["phi"] = lambda z: jnp.clip(z, lo, hi)
         if self.name == "sgd":
             return lambda eta: lamb_ref.sgd(eta)
         if self.name == "momentum":
@@ -86,18 +114,23 @@ class OptimizerSpec:
             "phi": p.get("phi"),
         }
 
-    def trust_ratios(self, state: Any, params: Mapping[str, jax.Array]) -> jax.Array:
+    def trust_ratios(
+        self,
+        state: Any,
+        params: Mapping[str, jax.Array],
+        numbers: Mapping[str, Any] | None = None,
+    ) -> jax.Array:
         """Per-layer trust ratio φ(‖x^(i)‖)/‖r^(i)‖ the last update used (NaN if none).
 
         Recomputed from the state after the update with :func:`lamb_ref._layers.trust_ratio`,
         the function the optimizers call: LARS's r is the momentum buffer; LAMB's (λ = 0) is
-        m̂/(√v̂ + ε) with the bias correction of Algorithm 2.
+        m̂/(√v̂ + ε) with the bias correction of Algorithm 2. ``numbers`` as in :meth:`factory`.
         """
         xs = [params[k] for k in sorted(params)]
         if self.name not in ("lars", "lamb"):
             return jnp.full((len(xs),), jnp.nan)
-        p = self.params
-        phi = _layers.phi_function(p["phi"])
+        p = {**self.params, **(numbers or {})}
+        phi = _layers.phi_function((p["phi"][0], p["phi"][1]))
         if self.name == "lars":
             rs = [state.momentum[k] for k in sorted(params)]
         else:

@@ -1,4 +1,6 @@
-"""The runner: T optimizer steps under ``jit`` + ``lax.scan``, vmapped over seeds and step sizes.
+"""The runner: T optimizer steps under ``jit`` + ``lax.while_loop``, vmapped over seeds and over
+(instance, T, η) settings, one compiled program per structure (family and layer shapes, noise
+kind, optimizer; :func:`structure`) with every number of the instance an argument.
 
 At each t = 1, …, T it evaluates, at the iterate x_t *before* the t-th update, what the theorems'
 left-hand sides need: ‖∇f(x_t)‖², (1/√h)Σ_i‖∇_i f(x_t)‖, (1/√d)‖∇f(x_t)‖_1, f(x_t) and the
@@ -14,10 +16,12 @@ It also accumulates, per layer, the normalisation-bias lemma's two sides
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import jax
+import jax.extend.random
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -52,8 +56,8 @@ class RunResult:
     trace: dict[str, np.ndarray] | None = None
 
 
-def _measures(objective, x: dict[str, jax.Array]) -> tuple[dict[str, jax.Array], Any]:
-    grad = objective.grad(x)
+def _measures(objective, p, x: dict[str, jax.Array]) -> tuple[dict[str, jax.Array], Any]:
+    grad = objective.grad_fn(p, x)
     gs = [grad[k] for k in sorted(grad)]
     norms = jnp.stack([jnp.sqrt(jnp.sum(g * g)) for g in gs])
     l1 = sum(jnp.sum(jnp.abs(g)) for g in gs)
@@ -61,7 +65,7 @@ def _measures(objective, x: dict[str, jax.Array]) -> tuple[dict[str, jax.Array],
         "grad_sq": jnp.sum(norms * norms),
         "layer_sum_norm": jnp.sum(norms) / math.sqrt(objective.h),
         "l1_over_sqrt_d": l1 / math.sqrt(objective.d),
-        "f": objective.value(x),
+        "f": objective.value_fn(p, x),
         "layer_norm": norms,
     }
     return out, grad
@@ -79,25 +83,61 @@ def _normalisation_bias(grad, g) -> tuple[jax.Array, jax.Array]:
     return jnp.stack(lhs), jnp.stack(rhs)
 
 
-def _core(built: Built, opt: OptimizerSpec, length: int, trace_every):
-    """The jitted runner: ``length`` scan steps, of which run r takes its own T_r ≤ length
-    (later steps leave the carry unchanged), vmapped over (T, b) pairs, step sizes and seeds."""
+def step_key(key: jax.Array, t: jax.Array) -> jax.Array:
+    """The key of step t (0-based) of a run with key ``key``: threefry2x32 of the counter (0, t).
+
+    Under JAX's default ``jax_threefry_partitionable`` this is ``jax.random.split(key, n)[t]``
+    for every n > t (tested), computed for one t so that the horizon need not be static.
+    """
+    bits = jax.extend.random.threefry_2x32(
+        jax.random.key_data(key), jnp.stack([jnp.zeros((), jnp.uint32), t.astype(jnp.uint32)])
+    )
+    return jax.random.wrap_key_data(bits, impl=jax.random.key_impl(key))
+
+
+def instance_data(built: Built, opt: OptimizerSpec) -> dict[str, Any]:
+    """The numbers of one instance that the runner takes as traced arguments: the objective's
+    ``params``, σ̃ (flat), the ``finite_sum`` table, x_1 and the optimizer's φ and β2."""
+    return {
+        "objective": built.objective.params,
+        "sigma": np.asarray(built.noise.sigma_coord_flat),
+        "table": built.noise.init(),
+        "x1": built.x1,
+        "opt": opt.numbers(),
+    }
+
+
+def structure(built: Built, opt: OptimizerSpec) -> tuple:
+    """What a compiled runner depends on: equal for two (instance, optimizer) pairs when one
+    program serves both (objective family and layout, noise kind and layout, the optimizer's
+    static hyperparameters)."""
+    return (built.objective.structure, built.noise.structure, opt.structure)
+
+
+def _core(built: Built, opt: OptimizerSpec, trace: tuple[int, int] | None, batched: bool):
+    """The jitted runner of one structure (see :func:`structure`).
+
+    Every number of the instance (``instance_data``), η, T, b and the number of steps are
+    arguments, so one compilation serves every instance, horizon and step size of the
+    structure (XLA compiles again only for other array shapes: settings, seeds, instances).
+    A ``while_loop`` runs ``n_steps`` = max T steps; run r takes its own T_r (later steps leave
+    its carry unchanged). Vmapped over seeds inside and the (setting, η) pairs outside; with
+    ``batched``, each pair gathers its instance's data from the stacked instances.
+    ``trace`` = (every, K): record ``grad_sq``, ``f`` and the trust ratios at t = 0, every, ...
+    """
     objective, noise = built.objective, built.noise
-    tx_of = opt.factory()
     h = objective.h
 
-    def run(noise_state, key, eta, T, b):
-        tx = tx_of(eta)
-        x1 = built.x1
+    def run(data, n_steps, key, eta, T, b):
+        p, numbers = data["objective"], data["opt"]
+        tx = opt.factory(numbers)(eta)
 
-        def step(carry, inp):
-            t, key_t = inp
-            x, state, sums = carry
-            m, grad = _measures(objective, x)
-            xi = noise.minibatch_mean(key_t, noise_state, b)
+        def step(t, x, state, sums):
+            m, grad = _measures(objective, p, x)
+            xi = noise.minibatch_mean(step_key(key, t), data["table"], b, sigma=data["sigma"])
             g = {k: grad[k] + xi[k] for k in grad}
             updates, new_state = tx.update(g, state, x)
-            ratios = opt.trust_ratios(new_state, x)
+            ratios = opt.trust_ratios(new_state, x, numbers)
             nb_lhs, nb_rhs = _normalisation_bias(grad, g)
             m = {**m, "trust_ratio": ratios, "nb_lhs": nb_lhs, "nb_rhs": nb_rhs}
             active = t < T  # steps past this run's T leave everything unchanged
@@ -106,41 +146,45 @@ def _core(built: Built, opt: OptimizerSpec, length: int, trace_every):
             )
             new = (optax.apply_updates(x, updates), new_state, {k: sums[k] + m[k] for k in sums})
             out = {"grad_sq": m["grad_sq"], "f": m["f"], "trust_ratio": ratios}
-            return keep(new, carry), out
+            return keep(new, (x, state, sums)), out
 
+        def body(carry):
+            t, x, state, sums, buf = carry
+            (x, state, sums), out = step(t, x, state, sums)
+            if trace is not None:
+                every = trace[0]
+                i, due = t // every, (t % every) == 0
+                buf = jax.tree.map(lambda a, v: a.at[i].set(jnp.where(due, v, a[i])), buf, out)
+            return t + 1, x, state, sums, buf
+
+        x1 = data["x1"]
         sums0 = {k: jnp.zeros(()) for k in SCALARS} | {k: jnp.zeros((h,)) for k in LAYERED}
-        inputs = (jnp.arange(length), jax.random.split(key, length))
-        carry = (x1, tx.init(x1), sums0)
-        if trace_every is None:
-            (x, _, sums), _ = jax.lax.scan(lambda c, i: (step(c, i)[0], None), carry, inputs)
-            trace = None
-        else:
-            blocks = jax.tree.map(
-                lambda a: a.reshape(length // trace_every, trace_every, *a.shape[1:]), inputs
-            )
-
-            def block(c, ins):
-                c, first = step(c, jax.tree.map(lambda a: a[0], ins))
-                rest = jax.tree.map(lambda a: a[1:], ins)
-                c, _ = jax.lax.scan(lambda c2, i: (step(c2, i)[0], None), c, rest)
-                return c, first
-
-            (x, _, sums), trace = jax.lax.scan(block, carry, blocks)
+        buf0 = None
+        if trace is not None:
+            buf0 = {
+                "grad_sq": jnp.zeros((trace[1],)),
+                "f": jnp.zeros((trace[1],)),
+                "trust_ratio": jnp.zeros((trace[1], h)),
+            }
+        carry = (jnp.zeros((), jnp.int32), x1, tx.init(x1), sums0, buf0)
+        _, x, _, sums, buf = jax.lax.while_loop(lambda c: c[0] < n_steps, body, carry)
         mean = {k: v / T for k, v in sums.items()}
-        last, _ = _measures(objective, x)
-        return mean, last["f"], last["grad_sq"], trace
+        last, _ = _measures(objective, p, x)
+        return mean, last["f"], last["grad_sq"], buf
 
-    # Two vmap levels, seeds inside (η, T and b stay unbatched there: each seed's step uses the
-    # same scalars), the (T, η) pairs flattened outside: tracing batches the scan body once per
-    # level, which dominated the validation suites' time with three nested levels.
-    seeds = jax.vmap(run, in_axes=(None, 0, None, None, None))
-    pairs = jax.vmap(seeds, in_axes=(None, 0, 0, 0, 0))
+    # Two vmap levels, seeds inside (data, η, T and b stay unbatched there: each seed's step
+    # uses the same numbers), the (setting, η) pairs flattened outside: tracing batches the
+    # loop body once per level.
+    seeds = jax.vmap(run, in_axes=(None, None, 0, None, None, None))
+    pairs = jax.vmap(seeds, in_axes=(0 if batched else None, None, 0, 0, 0, 0))
 
-    def grid(noise_state, keys, etas, Ts, bs):
-        n_T, n_eta = etas.shape
-        t = jnp.repeat(jnp.arange(n_T), n_eta)
-        out = pairs(noise_state, keys[t], etas.reshape(-1), Ts[t], bs[t])
-        return jax.tree.map(lambda a: a.reshape(n_T, n_eta, *a.shape[1:]), out)
+    def grid(data, n_steps, keys, etas, Ts, bs, inst):
+        n_K, n_eta = etas.shape
+        k = jnp.repeat(jnp.arange(n_K), n_eta)
+        if batched:
+            data = jax.tree.map(lambda a: a[inst[k]], data)
+        out = pairs(data, n_steps, keys[k], etas.reshape(-1), Ts[k], bs[k])
+        return jax.tree.map(lambda a: a.reshape(n_K, n_eta, *a.shape[1:]), out)
 
     return jax.jit(grid)
 
@@ -152,6 +196,149 @@ def _check_int(name: str, value: Any, low: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
         raise ValueError(f"{name}={value!r} is invalid: expected an integer >= {low}")
     return int(value)
+
+
+def _stack(trees: Sequence[Any]) -> Any:
+    return jax.tree.map(lambda *a: np.stack([np.asarray(v) for v in a]), *trees)
+
+
+@with_x64
+def simulate_instances(
+    builts: Sequence[Built],
+    opts: Sequence[OptimizerSpec],
+    instance: Sequence[int],
+    Ts,
+    batch_sizes,
+    etas,
+    n_seeds: int,
+    keys,
+    trace_every: int | None = None,
+    mesh=None,
+) -> list[RunResult]:
+    """Settings on several instances of one structure in one compiled call; one
+    :class:`RunResult` per setting (:func:`launch`, then its results; arguments there)."""
+    return launch(builts, opts, instance, Ts, batch_sizes, etas, n_seeds, keys, trace_every, mesh)()
+
+
+@with_x64
+def launch(
+    builts: Sequence[Built],
+    opts: Sequence[OptimizerSpec],
+    instance: Sequence[int],
+    Ts,
+    batch_sizes,
+    etas,
+    n_seeds: int,
+    keys,
+    trace_every: int | None = None,
+    mesh=None,
+) -> Callable[[], list[RunResult]]:
+    """Start settings on several instances of one structure as one compiled call; returns a
+    function that waits for the call and gives one :class:`RunResult` per setting.
+
+    JAX runs the call in the background, so a caller can compile and start the next call
+    before collecting this one (``validate`` does).
+
+    Setting k runs ``opts[instance[k]]`` on ``builts[instance[k]]`` with T = ``Ts[k]``, b =
+    ``batch_sizes[k]``, the step sizes ``etas[k]`` and the key ``keys[k]``. All pairs
+    (builts[i], opts[i]) must have the same :func:`structure` (family and layer shapes, noise
+    kind and layout, optimizer and its static hyperparameters); their numbers (L, σ̃, x_1, φ,
+    β2, ...) may differ: they are arguments of one program, compiled once per structure and
+    array shapes and reused by later calls.
+
+    Args:
+        Ts, batch_sizes: per-setting T and b (same length).
+        etas: step sizes, shape (len(Ts), n_eta): each setting gets its own η's.
+        keys: one JAX key per setting; seed s of setting k uses ``fold_in(keys[k], s)`` for
+            every η (common random numbers), and step t of it ``step_key(seed_key, t)``.
+        trace_every: record ``grad_sq``, ``f`` and the trust ratios every this many steps
+            (one setting only; must divide T).
+        mesh: a ``jax.sharding.Mesh`` (``experiments.distributed.make_mesh``) to split the
+            seeds over: all its devices when n_seeds is a multiple of its size, else the first
+            gcd(n_seeds, size) (``experiments.distributed.fit_mesh``); None runs on the default
+            device. Each seed's arithmetic is the same on any device.
+
+    Every setting's loop runs max(Ts) steps (shorter runs are frozen once done), so a call
+    mixing very different T's does wasted work; calls with one T each waste none and share
+    the compiled program.
+    """
+    if not builts or len(opts) != len(builts):
+        raise ValueError("builts and opts must be non-empty and of equal length")
+    Ts = [_check_int("T", t) for t in Ts]
+    bs = [_check_int("batch_size", b) for b in batch_sizes]
+    n_seeds = _check_int("n_seeds", n_seeds)
+    if not Ts or len(bs) != len(Ts) or len(keys) != len(Ts) or len(instance) != len(Ts):
+        raise ValueError("Ts, batch_sizes, keys and instance must be non-empty and of equal length")
+    inst = [_check_int("instance", i, 0) for i in instance]
+    if max(inst) >= len(builts):
+        allowed = f"expected indices < {len(builts)} (the number of instances)"
+        raise ValueError(f"instance={list(instance)!r} is invalid: {allowed}")
+    kinds = [structure(b, o) for b, o in zip(builts, opts, strict=True)]
+    for i, kind in enumerate(kinds):
+        if kind != kinds[0]:
+            raise ValueError(
+                f"builts[{i}] ({builts[i].spec.label}, {opts[i].label}) is invalid: one call "
+                f"needs one structure (family, layer shapes, noise kind, optimizer), and it "
+                f"differs from builts[0] ({builts[0].spec.label}, {opts[0].label})"
+            )
+    etas = np.asarray(etas, dtype=np.float64)
+    if etas.ndim != 2 or etas.shape[0] != len(Ts):
+        raise ValueError(f"etas has shape {etas.shape}: expected (len(Ts), n_eta)")
+    if not np.all(np.isfinite(etas)) or np.any(etas <= 0):
+        raise ValueError(f"etas={etas.tolist()!r} is invalid: expected finite step sizes > 0")
+    length = max(Ts)
+    trace = None
+    if trace_every is not None:
+        if len(Ts) != 1 or _check_int("trace_every", trace_every) < 1 or length % trace_every:
+            raise ValueError(
+                f"trace_every={trace_every!r} is invalid: expected a divisor of T with one setting"
+            )
+        trace = (trace_every, length // trace_every)
+    batched = len(builts) > 1
+    ident = (kinds[0], trace, batched)
+    if ident not in _COMPILED:
+        _COMPILED[ident] = (builts[0], _core(builts[0], opts[0], trace, batched))
+    fn = _COMPILED[ident][1]
+    data = [instance_data(b, o) for b, o in zip(builts, opts, strict=True)]
+    data = _stack(data) if batched else data[0]
+    seed_keys = jax.vmap(
+        lambda k: jax.vmap(lambda s: jax.random.fold_in(k, s))(jnp.arange(n_seeds))
+    )(jnp.stack(list(keys)))
+    args = (
+        data,
+        jnp.asarray(length, jnp.int32),
+        seed_keys,
+        jnp.asarray(etas),
+        jnp.asarray(Ts),
+        jnp.asarray(bs),
+        jnp.asarray(inst),
+    )
+    if mesh is not None:  # seeds are independent runs: split their axis over the devices
+        from experiments.distributed import fit_mesh, gather, shard_runs
+
+        mesh = fit_mesh(mesh, n_seeds)
+    if mesh is not None:
+        args = shard_runs(args, mesh, in_axes=(None, None, 1, None, None, None, None))
+    out = fn(*args)
+
+    def results() -> list[RunResult]:
+        mean, final_f, final_sq, buf = gather(out) if mesh is not None else jax.device_get(out)
+        return [
+            RunResult(
+                etas=etas[k],
+                n_seeds=n_seeds,
+                T=T,
+                batch_size=b,
+                mean={name: v[k] for name, v in mean.items()},
+                final_f=final_f[k],
+                final_grad_sq=final_sq[k],
+                trace_t=None if buf is None else np.arange(1, T + 1, trace_every),
+                trace=None if buf is None else {n: v[k] for n, v in buf.items()},
+            )
+            for k, (T, b) in enumerate(zip(Ts, bs, strict=True))
+        ]
+
+    return results
 
 
 @with_x64
@@ -166,73 +353,11 @@ def simulate_many(
     trace_every: int | None = None,
     mesh=None,
 ) -> list[RunResult]:
-    """Several (T, b) settings in one compiled call; one :class:`RunResult` per T.
-
-    Args:
-        Ts, batch_sizes: per-setting T and b (same length).
-        etas: step sizes, shape (len(Ts), n_eta): each T gets its own η's (η depends on T).
-        keys: one JAX key per setting; seed s of setting k uses ``fold_in(keys[k], s)`` for
-            every η (common random numbers, so a tuning grid compares η's on the same noise).
-        trace_every: record ``grad_sq``, ``f`` and the trust ratios every this many steps
-            (one setting only; must divide T).
-        mesh: a ``jax.sharding.Mesh`` (``experiments.distributed.make_mesh``) to split the
-            seeds over: all its devices when n_seeds is a multiple of its size, else the first
-            gcd(n_seeds, size) (``experiments.distributed.fit_mesh``); None runs on the default
-            device. Each seed's arithmetic is the same on any device.
-
-    The scan runs max(Ts) steps for every setting (shorter runs are frozen once done), so
-    grouping very different T's trades compute for compilations.
-    """
-    Ts = [_check_int("T", t) for t in Ts]
-    bs = [_check_int("batch_size", b) for b in batch_sizes]
-    n_seeds = _check_int("n_seeds", n_seeds)
-    if not Ts or len(bs) != len(Ts) or len(keys) != len(Ts):
-        raise ValueError("Ts, batch_sizes and keys must be non-empty and of equal length")
-    etas = np.asarray(etas, dtype=np.float64)
-    if etas.ndim != 2 or etas.shape[0] != len(Ts):
-        raise ValueError(f"etas has shape {etas.shape}: expected (len(Ts), n_eta)")
-    if not np.all(np.isfinite(etas)) or np.any(etas <= 0):
-        raise ValueError(f"etas={etas.tolist()!r} is invalid: expected finite step sizes > 0")
-    length = max(Ts)
-    if trace_every is not None and (
-        len(Ts) != 1 or _check_int("trace_every", trace_every) < 1 or length % trace_every
-    ):
-        raise ValueError(
-            f"trace_every={trace_every!r} is invalid: expected a divisor of T with one setting"
-        )
-    ident = (id(built), opt, length, trace_every)
-    if ident not in _COMPILED:
-        _COMPILED[ident] = (built, _core(built, opt, length, trace_every))
-    fn = _COMPILED[ident][1]
-    seed_keys = jax.vmap(
-        lambda k: jax.vmap(lambda s: jax.random.fold_in(k, s))(jnp.arange(n_seeds))
-    )(jnp.stack(list(keys)))
-    args = (built.noise.init(), seed_keys, jnp.asarray(etas), jnp.asarray(Ts), jnp.asarray(bs))
-    if mesh is not None:  # seeds are independent runs: split their axis over the devices
-        from experiments.distributed import fit_mesh, gather, shard_runs
-
-        mesh = fit_mesh(mesh, n_seeds)
-    if mesh is not None:
-        args = shard_runs(args, mesh, in_axes=(None, 1, None, None, None))
-    mean, final_f, final_sq, trace = fn(*args)
-    if mesh is not None:
-        mean, final_f, final_sq, trace = gather((mean, final_f, final_sq, trace))
-    results = []
-    for k, (T, b) in enumerate(zip(Ts, bs, strict=True)):
-        results.append(
-            RunResult(
-                etas=etas[k],
-                n_seeds=n_seeds,
-                T=T,
-                batch_size=b,
-                mean={name: np.asarray(v[k]) for name, v in mean.items()},
-                final_f=np.asarray(final_f[k]),
-                final_grad_sq=np.asarray(final_sq[k]),
-                trace_t=None if trace is None else np.arange(1, T + 1, trace_every),
-                trace=None if trace is None else {n: np.asarray(v[k]) for n, v in trace.items()},
-            )
-        )
-    return results
+    """Several (T, b) settings of one instance in one compiled call; one :class:`RunResult`
+    per T (:func:`simulate_instances` with one instance; the arguments are documented there)."""
+    return simulate_instances(
+        [built], [opt], [0] * len(Ts), Ts, batch_sizes, etas, n_seeds, keys, trace_every, mesh
+    )
 
 
 @with_x64
@@ -250,7 +375,7 @@ def simulate(
     """Run ``opt`` for T steps from ``built.x1``, for every η in ``etas`` and ``n_seeds`` seeds.
 
     Seed s uses the key ``fold_in(key, s)`` for every η (common random numbers). Deterministic:
-    same inputs, same arrays. ``mesh`` splits the seeds over devices (see ``simulate_many``).
+    same inputs, same arrays. ``mesh`` splits the seeds over devices (see ``simulate_instances``).
     """
     etas = np.atleast_1d(np.asarray(etas, dtype=np.float64))
     if etas.ndim != 1:

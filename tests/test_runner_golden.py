@@ -1,0 +1,157 @@
+"""The validation runner against its regression fixture and against itself batched.
+
+tests/data/runner_golden.json (scripts/make_runner_golden.py) holds the runner's results on
+every objective family, noise kind and analysed optimizer, written when the instance constants
+were compile-time constants of each program; the runner now takes them as traced arguments and
+must reproduce those results to ``RUNNER_GOLDEN_REL``. Several instances in one call must give
+each instance's results alone, and one compiled program must serve them all.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+
+from experiments.validation import runner
+from experiments.validation.optimizers import OptimizerSpec
+from experiments.validation.runner import simulate_instances, simulate_many
+from experiments.validation.spec import InstanceSpec, build
+from scripts.make_runner_golden import OPTIMIZERS
+from tests.tolerances import RUNNER_GOLDEN_REL
+
+FIXTURE = json.loads((Path(__file__).parent / "data" / "runner_golden.json").read_text())
+
+
+def _close(got, want, what):
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    assert got.shape == want.shape, what
+    nan = np.isnan(want)
+    assert np.array_equal(np.isnan(got), nan), what
+    scale = np.maximum(np.abs(want), 1e-300)
+    err = np.max(np.abs(got - want)[~nan] / scale[~nan], initial=0.0)
+    assert err <= RUNNER_GOLDEN_REL, f"{what}: relative error {err:.3g}"
+
+
+def _groups():
+    out = {}
+    for run in FIXTURE["runs"]:
+        out.setdefault((run["name"], run["optimizer"]), []).append(run)
+    return out
+
+
+@pytest.mark.parametrize("case", sorted(_groups()), ids=lambda c: f"{c[0]}-{c[1]}")
+def test_runner_matches_fixture(case):
+    runs = _groups()[case]
+    spec = InstanceSpec.from_dict({**runs[0]["instance"], "name": case[0]})
+    built = build(spec)
+    opt = OPTIMIZERS[case[1]](spec)
+    res = simulate_many(
+        built,
+        opt,
+        [r["T"] for r in runs],
+        [r["batch_size"] for r in runs],
+        [r["etas"] for r in runs],
+        FIXTURE["seeds"],
+        [jax.random.key(k) for k in runs[0]["keys"]],
+    )
+    for r, got in zip(runs, res, strict=True):
+        for name, want in r["mean"].items():
+            _close(got.mean[name], want, f"{case} T={r['T']} mean[{name}]")
+        _close(got.final_f, r["final_f"], f"{case} final_f")
+        _close(got.final_grad_sq, r["final_grad_sq"], f"{case} final_grad_sq")
+
+
+def test_traced_run_matches_fixture():
+    r = FIXTURE["traced"]
+    spec = InstanceSpec.from_dict({**r["instance"], "name": "trace"})
+    opt = OPTIMIZERS[r["optimizer"]](spec)
+    got = simulate_many(
+        build(spec), opt, [r["T"]], [r["T"]], [[0.1]], FIXTURE["seeds"], [jax.random.key(5)],
+        trace_every=r["trace_every"],
+    )[0]  # fmt: skip
+    assert got.trace_t.tolist() == r["trace_t"]
+    for name, want in r["trace"].items():
+        _close(got.trace[name], want, f"trace[{name}]")
+    for name, want in r["mean"].items():
+        _close(got.mean[name], want, f"traced mean[{name}]")
+
+
+def test_step_key_is_the_split_key():
+    """step_key(key, t) is jax.random.split(key, n)[t] (the keys the scan runner consumed)."""
+    with jax.enable_x64(True):
+        key = jax.random.fold_in(jax.random.key(3), 7)
+        split = jax.random.split(key, 50)
+        for t in (0, 1, 17, 49):
+            got = jax.random.key_data(runner.step_key(key, jax.numpy.asarray(t)))
+            assert np.array_equal(got, jax.random.key_data(split[t]))
+        # the control: a neighbouring counter gives another key
+        other = jax.random.key_data(runner.step_key(key, jax.numpy.asarray(18)))
+        assert not np.array_equal(other, jax.random.key_data(split[17]))
+
+
+def _spec(k: int, **over) -> InstanceSpec:
+    fields = {
+        "family": "separable_cosine",
+        "layer_sizes": (3, 3),
+        "L": (1.0 + k, 5.0 / (1 + k)),
+        "sigma": (0.2 * (k + 1), 0.1),
+        "noise": "rademacher",
+        "x1_scale": 0.5 + k,
+        "seed": k,
+        "phi": (0.25 * (k + 1), 2.0 + k),
+        "beta2": 0.5 + 0.1 * k,
+        "name": f"i{k}",
+    }
+    return InstanceSpec(**{**fields, **over})
+
+
+def test_instances_in_one_call_equal_each_alone():
+    """Three instances with other L, σ, x_1, φ and β2, vmapped in one call: each instance's
+    results are those of its own call (the numbers travel with the instance, none is taken
+    from the program's first instance)."""
+    specs = [_spec(k) for k in range(3)]
+    builts = [build(s) for s in specs]
+    opts = [OptimizerSpec("lamb", (("b1", 0.0), ("b2", s.beta2), ("eps", 0.0), ("phi", s.phi)))
+            for s in specs]  # fmt: skip
+    keys = [jax.random.key(40 + k) for k in range(4)]
+    together = simulate_instances(
+        builts, opts, [2, 0, 1, 0], [9, 5, 40, 40], [9, 5, 40, 7], [[0.1], [0.2], [0.05], [0.3]],
+        4, keys,
+    )  # fmt: skip
+    for k, (i, T, b, eta) in enumerate([(2, 9, 9, 0.1), (0, 5, 5, 0.2), (1, 40, 40, 0.05),
+                                         (0, 40, 7, 0.3)]):  # fmt: skip
+        alone = simulate_many(builts[i], opts[i], [T], [b], [[eta]], 4, [keys[k]])[0]
+        for name in alone.mean:
+            _close(together[k].mean[name], alone.mean[name], f"setting {k} mean[{name}]")
+        _close(together[k].final_f, alone.final_f, f"setting {k} final_f")
+    # the control: the same settings with the instances swapped differ
+    swapped = simulate_instances(builts, opts, [0], [9], [9], [[0.1]], 4, keys[:1])[0]
+    assert not np.allclose(swapped.mean["grad_sq"], together[0].mean["grad_sq"])
+
+
+def test_one_program_serves_every_instance_and_horizon():
+    """Instances of one structure with other constants, at other T, reuse one compiled
+    program; another layer shape compiles its own."""
+    runner.clear_cache()
+    for k in range(4):
+        spec = _spec(k, noise="gaussian")
+        opt = OPTIMIZERS["lars"](spec)
+        simulate_many(build(spec), opt, [3 + 5 * k], [2 + k], [[0.1]], 2, [jax.random.key(k)])
+    assert len(runner._COMPILED) == 1
+    (fn,) = [entry[1] for entry in runner._COMPILED.values()]
+    assert fn._cache_size() == 1
+    spec = _spec(0, noise="gaussian", layer_sizes=(3, 4))
+    simulate_many(build(spec), OPTIMIZERS["lars"](spec), [3], [2], [[0.1]], 2, [jax.random.key(0)])
+    assert len(runner._COMPILED) == 2
+
+
+def test_one_call_refuses_two_structures():
+    a, b = _spec(0), _spec(1, family="separable_geman_mcclure")
+    opt = OPTIMIZERS["lars"](a)
+    with pytest.raises(ValueError, match=r"builts\[1\].*one structure"):
+        simulate_instances([build(a), build(b)], [opt, opt], [0, 1], [2, 2], [2, 2],
+                           [[0.1], [0.1]], 2, [jax.random.key(0)] * 2)  # fmt: skip
