@@ -1,11 +1,12 @@
 """Command line: ``python -m experiments {validate,run,list} ...`` (docs/validation.md and
 docs/reproduction.md).
 
-* ``validate --instance FILE.json --theorem NAME [--T 16,64,256] [--seeds N] --out DIR``:
-  one theorem on one instance; merges its rows into ``DIR/theorem_validation.csv`` (keyed by
-  instance, theorem and T: a rerun replaces its own rows and keeps every other) and prints
-  them, with what ``measure`` is for the theorem and the failed assumptions of any row outside
-  the hypotheses.
+* ``validate --instance A.json [B.json ...] --theorem NAME [--T 16,64,256] [--seeds N] --out DIR``:
+  one theorem on one or several instances (instances of one family and layout share one
+  compiled program); merges the rows, one per instance and T, into
+  ``DIR/theorem_validation.csv`` (keyed by instance, theorem and T: a rerun replaces its own
+  rows and keeps every other) and prints them, with what ``measure`` is for the theorem and the
+  failed assumptions of any row outside the hypotheses.
 * ``run [NAME ...] [--profile smoke|default|full] --out DIR``: registered experiments.
 * ``list``: the registered experiments.
 """
@@ -73,9 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     v = sub.add_parser(
         "validate",
-        help="validate one theorem on one instance",
-        description="Run the algorithm a theorem analyses on one instance at each T (batch b = T,"
-        " the theorem's step size) and set the measured criterion against the explicit bound."
+        help="validate one theorem on one or several instances",
+        description="Run the algorithm a theorem analyses on each instance at each T (batch b ="
+        " T, the theorem's step size) and set the measured criterion against the explicit bound."
+        " Instances of one family and layer layout share one compiled program."
         f" Rows are merged into DIR/{TABLE}, one per (instance, theorem, T): a rerun replaces"
         " its own rows and keeps the others. Schema: docs/validation.md.",
         formatter_class=fmt,
@@ -83,8 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument(
         "--instance",
         required=True,
+        nargs="+",
         metavar="FILE",
-        help="instance JSON with the problem's constants (schema in docs/validation.md)",
+        help="instance JSON file(s) with the problem's constants (schema in docs/validation.md);"
+        " each instance's name (its 'name', else a hash) labels its rows and must be unique",
     )
     v.add_argument(
         "--theorem",
@@ -138,9 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def check_args(args: argparse.Namespace) -> argparse.Namespace:
     """Every check on the arguments (exit 2 with one line on stderr), running nothing: names,
-    ``--seeds``, the instance file and its contents (``validate`` keeps the parsed spec in
-    ``args.spec``), and that ``--out`` is a usable folder (created, a probe file written and
-    removed)."""
+    ``--seeds``, the instance files, their contents and distinct labels, and that ``--out`` is
+    a usable folder (created, a probe file written and removed). ``validate`` keeps the parsed
+    specs, in the order given, in ``args.specs``."""
     prog = f"{PROG} {args.command}"
     if args.command == "list":
         return args
@@ -155,13 +159,24 @@ def check_args(args: argparse.Namespace) -> argparse.Namespace:
     else:
         if args.seeds < 1:
             cli_errors.fail(f"--seeds={args.seeds} is invalid: expected an integer >= 1", prog)
-        path = cli_errors.input_file(args.instance, "--instance", prog)
-        try:
-            args.spec = load_instance(path)
-        except (ValueError, OSError) as err:
-            cli_errors.fail(f"--instance={args.instance!r}: {err}", prog)
-        except RecursionError:
-            cli_errors.fail(f"--instance={args.instance!r}: JSON nested too deeply", prog)
+        args.specs, seen = [], {}
+        for name in args.instance:
+            path = cli_errors.input_file(name, "--instance", prog)
+            try:
+                spec = load_instance(path)
+            except (ValueError, OSError) as err:
+                cli_errors.fail(f"--instance={name!r}: {err}", prog)
+            except RecursionError:
+                cli_errors.fail(f"--instance={name!r}: JSON nested too deeply", prog)
+            if spec.label in seen:
+                cli_errors.fail(
+                    f"--instance={name!r} is invalid: its label {spec.label!r} is also the label"
+                    f" of {seen[spec.label]!r}; rows are keyed by label, so give each a distinct"
+                    " 'name'",
+                    prog,
+                )
+            seen[spec.label] = name
+            args.specs.append(spec)
     out = cli_errors.out_dir(args.out, prog=prog)
     cli_errors.ensure_writable(out, prog=prog)
     return args
@@ -187,9 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     out = Path(args.out)
     try:
-        built = build(args.spec)
         rows = validate(
-            built,
+            [build(spec) for spec in args.specs],
             args.theorem,
             args.T,
             args.seeds,

@@ -99,4 +99,4 @@ def test_experiments_validate_parses_a_good_instance(tmp_path):
     )
     argv = ["validate", "--instance", str(instance), "--theorem", "lars", "--out", str(tmp_path)]
     args = parse_args(argv)
-    assert args.spec.name == "demo" and args.T == [16, 64, 256]
+    assert [s.name for s in args.specs] == ["demo"] and args.T == [16, 64, 256]

@@ -204,7 +204,7 @@ def test_experiments_args(box, data):
     _check_out(ns.out)
     if ns.command == "validate":
         assert ns.seeds >= 1 and ns.T and min(ns.T) >= 1 and ns.theorem in theory.THEOREMS
-        assert ns.spec is not None
+        assert ns.specs
     else:
         assert set(ns.names) <= set(registry.EXPERIMENTS)
 

@@ -145,3 +145,34 @@ def test_help_shows_defaults_and_text_for_every_option(capsys):
     args = build_parser().parse_args(["validate", "--instance", "x", "--theorem", "sgd",
                                       "--out", "o"])  # fmt: skip
     assert args.T == [16, 64, 256] and args.seeds == 16
+
+
+def test_several_instances_in_one_call(tmp_path, capsys):
+    """One row per instance and T, labelled by each instance's name, in the order given; the
+    same rows as validating each instance alone."""
+    files = []
+    for k, scale in enumerate((0.5, 1.5, 2.5)):
+        f = tmp_path / f"i{k}.json"
+        f.write_text(json.dumps({**INSTANCE, "name": f"inst{k}", "x1_scale": scale}))
+        files.append(str(f))
+    argv = ["validate", "--instance", *files, "--theorem", "lars", "--T", "2,4", "--seeds", "2"]
+    assert main([*argv, "--out", str(tmp_path / "all")]) == 0
+    table = pd.read_csv(tmp_path / "all" / TABLE)
+    assert _keys(table) == [(f"inst{k}", "lars", T) for k in range(3) for T in (2, 4)]
+    for f in files:
+        _validate(f, tmp_path / "alone", "lars", T="2,4")
+    alone = pd.read_csv(tmp_path / "alone" / TABLE)
+    pd.testing.assert_series_equal(table["measure"], alone["measure"], rtol=1e-12)
+    capsys.readouterr()
+
+
+def test_two_instances_with_one_label_are_refused(tmp_path, capsys):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps(INSTANCE))
+    b.write_text(json.dumps({**INSTANCE, "x1_scale": 0.5}))  # the same name "cli"
+    argv = ["validate", "--instance", str(a), str(b), "--theorem", "sgd", "--out", str(tmp_path)]
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'cli'" in err[0] and "distinct" in err[0]

@@ -24,8 +24,14 @@ from experiments.cache import Cache, unit_key
 from experiments.precision import with_x64
 from experiments.validation import hypotheses, stats
 from experiments.validation.optimizers import OptimizerSpec, for_theorem
-from experiments.validation.runner import RunResult, simulate_many
-from experiments.validation.spec import Built, check_run
+from experiments.validation.runner import RunResult, launch, structure
+from experiments.validation.spec import (
+    MEMORY_FACTOR,
+    MEMORY_FRACTION,
+    Built,
+    available_memory,
+    check_run,
+)
 from theory import symbols
 
 LHS_KEY = {
@@ -38,11 +44,6 @@ LHS_KEY = {
 # operations; at equality cases (T = 1 on a quadratic with σ = 0, where Theorem 1 is attained)
 # they agree to a few ulps and could otherwise flip on the last bit. Not a statistical slack.
 ROUNDING_REL = 1e-12
-# Cost model for grouping T's into compiled calls (measured on a 2-core CPU, jax 0.10): one
-# compilation ~2.5 s; a step ~4 ns per (run × coordinate) with Gaussian noise, ~6× that with
-# Rademacher (exact binomial draws). Only the ratio matters for the grouping, not the scale.
-COMPILE_SECONDS = 2.5
-STEP_SECONDS = {"gaussian": 4e-9, "rademacher": 2.6e-8}
 
 COLUMNS = (
     "theorem",
@@ -180,29 +181,17 @@ def summarise(
     }
 
 
-def _groups(Ts: list[int], runs_x_coords: int, noise: str) -> list[list[int]]:
-    """Partition sorted T's into consecutive groups, one compiled call each, minimising the
-    modelled time Σ_groups [compile + |group|·max(group)·runs·d·step] (a short DP): a group
-    runs every member for max(group) steps, so grouping trades wasted steps for compilations."""
-    Ts = sorted(Ts)
-    step = STEP_SECONDS.get(noise, STEP_SECONDS["gaussian"]) * runs_x_coords
-    best = [0.0] + [float("inf")] * len(Ts)
-    cut = [0] * (len(Ts) + 1)
-    for j in range(1, len(Ts) + 1):
-        for i in range(j):
-            cost = best[i] + COMPILE_SECONDS + (j - i) * Ts[j - 1] * step
-            if cost < best[j]:
-                best[j], cut[j] = cost, i
-    groups, j = [], len(Ts)
-    while j > 0:
-        groups.append(Ts[cut[j] : j])
-        j = cut[j]
-    return groups[::-1]
+def _chunks(items: list, per_item_bytes: int) -> list[list]:
+    """``items`` in consecutive chunks whose memory (per_item_bytes each) fits in
+    ``MEMORY_FRACTION`` of the available memory (all of them when that is unknown)."""
+    have = available_memory()
+    size = len(items) if have is None else max(1, int(MEMORY_FRACTION * have // per_item_bytes))
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 @with_x64
 def validate(
-    built: Built,
+    built: Built | Sequence[Built],
     theorem: str,
     Ts: Sequence[int],
     n_seeds: int,
@@ -215,14 +204,23 @@ def validate(
     progress=None,
     mesh=None,
 ) -> pd.DataFrame:
-    """Rows for ``theorem`` on ``built`` at each T (prescribed b = T and η unless overridden).
+    """Rows for ``theorem`` on one instance or several, at each T (prescribed b = T and η
+    unless overridden); rows in instance order, then in the order of ``Ts``.
+
+    Instances of one structure (family and layer shapes, noise kind; see
+    ``experiments.validation.runner.structure``) at one T run as one compiled call, and every
+    call of a structure reuses one compiled program: many instances of a family cost about one
+    compilation. Each row's random numbers depend only on its own (instance, theorem, T, b, η,
+    seeds), so a row is the same whether its instance ran alone or with others.
 
     Args:
-        opt: the optimizer (default: the algorithm the theorem analyses, with its settings).
+        built: a built instance or a list of them.
+        opt: the optimizer (default: the algorithm the theorem analyses, with each instance's
+            settings).
         eta, batch_size: override the prescription (the rows then fail ``prescribed eta`` /
             ``b = T`` and are not in hypothesis).
-        progress: optional callable(str), called once per T.
-        mesh: devices to split the seeds over (see ``experiments.validation.runner.simulate_many``).
+        progress: optional callable(str), called once per (instance, T).
+        mesh: devices to split the seeds over (``experiments.validation.runner.launch``).
     """
     if theorem not in theory.THEOREMS:
         raise ValueError(f"theorem={theorem!r} is invalid: expected one of {list(theory.THEOREMS)}")
@@ -231,34 +229,51 @@ def validate(
         raise ValueError(f"T={list(Ts)!r} is invalid: expected integers >= 1")
     if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or n_seeds < 1:
         raise ValueError(f"seeds={n_seeds!r} is invalid: expected an integer >= 1")
-    check_run(built.spec, Ts, n_seeds, batch_size)  # T_MAX, MAX_SEEDS, memory (RunSizeError)
-    opt = opt or for_theorem(theorem, built.spec.phi, built.spec.beta2)
+    builts = [built] if isinstance(built, Built) else list(built)
+    if not builts or not all(isinstance(b, Built) for b in builts):
+        raise ValueError(f"built={built!r:.80} is invalid: expected a Built or a list of them")
+    for b in builts:
+        check_run(b.spec, Ts, n_seeds, batch_size)  # T_MAX, MAX_SEEDS, memory (RunSizeError)
+    opts = [opt or for_theorem(theorem, b.spec.phi, b.spec.beta2) for b in builts]
     cache = cache or Cache(None)
     plan = {}
-    for T in sorted({int(t) for t in Ts}):
-        b = T if batch_size is None else int(batch_size)
-        step = prescribed_eta(theorem, built, T) if eta is None else float(eta)
-        key = ["validate", experiment, built.spec.to_dict(), theorem, opt.name, list(opt.hyper)]
-        ident = (built.spec.spec_hash, theorem, opt, T, b, repr(step), n_seeds)
-        unit = unit_key("validation", [*key, T, b, repr(step), n_seeds], mesh)
-        plan[T] = (b, step, unit, stats.seed_from(*ident))
-    rows = {T: cache.lookup(p[2]) for T, p in plan.items()}
-    missing = [T for T, row in rows.items() if row is None]
-    for group in _groups(missing, n_seeds * built.objective.d, built.spec.noise):
-        results = simulate_many(
-            built,
-            opt,
-            group,
-            [plan[T][0] for T in group],
-            [[plan[T][1]] for T in group],
-            n_seeds,
-            [jax.random.key(plan[T][3]) for T in group],
-            mesh=mesh,
-        )
-        for T, res in zip(group, results, strict=True):
-            rows[T] = summarise(built, theorem, opt, res, plan[T][3], experiment=experiment)
-            cache.store(plan[T][2], rows[T])
-    for T in plan:
-        if progress is not None:
-            progress(f"{theorem} {opt.label} T={T} on {built.spec.label}")
-    return pd.DataFrame([rows[int(t)] for t in Ts])
+    for i, (bt, o) in enumerate(zip(builts, opts, strict=True)):
+        for T in sorted({int(t) for t in Ts}):
+            b = T if batch_size is None else int(batch_size)
+            step = prescribed_eta(theorem, bt, T) if eta is None else float(eta)
+            key = ["validate", experiment, bt.spec.to_dict(), theorem, o.name, list(o.hyper)]
+            ident = (bt.spec.spec_hash, theorem, o, T, b, repr(step), n_seeds)
+            unit = unit_key("validation", [*key, T, b, repr(step), n_seeds], mesh)
+            plan[i, T] = (b, step, unit, stats.seed_from(*ident))
+    rows = {k: cache.lookup(p[2]) for k, p in plan.items()}
+    calls: dict[tuple, list[tuple[int, int]]] = {}
+    for i, T in (k for k, row in rows.items() if row is None):
+        calls.setdefault((structure(builts[i], opts[i]), T), []).append((i, T))
+    # start every call, then collect: JAX runs a call while the next one compiles
+    started = []
+    for (_, T), units in calls.items():
+        d = builts[units[0][0]].objective.d
+        for chunk in _chunks(units, n_seeds * d * 8 * MEMORY_FACTOR):
+            members = sorted({i for i, _ in chunk})
+            results = launch(
+                [builts[i] for i in members],
+                [opts[i] for i in members],
+                [members.index(i) for i, _ in chunk],
+                [T] * len(chunk),
+                [plan[u][0] for u in chunk],
+                [[plan[u][1]] for u in chunk],
+                n_seeds,
+                [jax.random.key(plan[u][3]) for u in chunk],
+                mesh=mesh,
+            )
+            started.append((chunk, results))
+    for chunk, results in started:
+        for (i, T), res in zip(chunk, results(), strict=True):
+            seed = plan[i, T][3]
+            row = summarise(builts[i], theorem, opts[i], res, seed, experiment=experiment)
+            rows[i, T] = row
+            cache.store(plan[i, T][2], row)
+    if progress is not None:
+        for i, T in plan:
+            progress(f"{theorem} {opts[i].label} T={T} on {builts[i].spec.label}")
+    return pd.DataFrame([rows[i, int(t)] for i in range(len(builts)) for t in Ts])
