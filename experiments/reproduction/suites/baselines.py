@@ -16,10 +16,13 @@ from experiments.reproduction.suites import _validation_claims
 from experiments.reproduction.suites._instances import built, standard
 from experiments.validation import stats
 from experiments.validation.optimizers import OptimizerSpec, baseline, for_theorem
-from experiments.validation.runner import simulate
+from experiments.validation.runner import launch
 from experiments.validation.validate import prescribed_eta
 
 TUNED = ("sgd", "momentum", "adam", "lars", "lamb")
+# The tuned optimizers that are also a theorem's analysed algorithm, with that theorem: they run
+# at its prescribed η too.
+PRESCRIBED = {"sgd": "sgd", "lars": "lars", "lamb": "lamb_beta2_pos"}
 
 
 # Instance families (h layers of width `width`); `eta_points` step sizes on one log grid from 1e-3
@@ -70,10 +73,11 @@ def _opt(name: str, spec) -> OptimizerSpec:
     return baseline(name)
 
 
-def _summarise(spec, opt, rule, etas, res, seed) -> list[dict]:
+def _summarise(spec, opt, rule, etas, res, seed, first: int = 0) -> list[dict]:
+    """Rows for the step sizes ``etas``, the lanes first, first + 1, ... of the run ``res``."""
     out = []
     for k, eta in enumerate(etas):
-        per_seed = res.mean["grad_sq"][k]
+        per_seed = res.mean["grad_sq"][first + k]
         lo, hi = stats.bootstrap_ci(per_seed, False, seed + k)
         out.append(
             {
@@ -87,7 +91,7 @@ def _summarise(spec, opt, rule, etas, res, seed) -> list[dict]:
                 "grad_sq": float(per_seed.mean()),
                 "grad_sq_ci_low": lo,
                 "grad_sq_ci_high": hi,
-                "final_f": float(np.mean(res.final_f[k])),
+                "final_f": float(np.mean(res.final_f[first + k])),
                 "diverged": bool(not np.all(np.isfinite(per_seed))),
             }
         )
@@ -96,27 +100,42 @@ def _summarise(spec, opt, rule, etas, res, seed) -> list[dict]:
 
 def run(ctx: Context) -> dict[str, pd.DataFrame]:
     specs, grid, T, seeds = _setup(ctx)
-    rows = []
+    # every run is started before any is collected: JAX runs one while the next compiles
+    done, started = {}, []
     for spec in specs:
         bt = built(spec)
+        # the same noise for every optimizer and step size (common random numbers)
+        seed = stats.seed_from("baselines", spec.spec_hash, T, seeds)
         for name in TUNED:
-            ctx.progress(f"baselines: {name} over {len(grid)} step sizes on {spec.label}")
             opt = _opt(name, spec)
-            seed = stats.seed_from("baselines", spec.spec_hash, T, seeds)  # same noise for all
-
-            def compute(opt=opt, seed=seed, bt=bt, spec=spec):
-                res = simulate(bt, opt, T, T, grid, seeds, jax.random.key(seed), mesh=ctx.mesh)
-                return _summarise(spec, opt, "grid", grid, res, seed)
-
+            thm = PRESCRIBED.get(name)
+            # the theorem's prescribed η runs as one more lane of the grid's call (same program)
+            extra = [] if thm is None else [prescribed_eta(thm, bt, T)]
             key = ["baselines", spec.to_dict(), opt.name, list(opt.hyper), T, seeds, list(grid)]
-            rows += ctx.cache.get_or_compute(key, compute)
-        for thm in ("sgd", "lars", "lamb_beta2_pos"):
-            ctx.progress(f"baselines: {thm} at its prescribed step on {spec.label}")
-            opt = for_theorem(thm, spec.phi, spec.beta2)
-            eta = prescribed_eta(thm, bt, T)
-            seed = stats.seed_from("baselines", spec.spec_hash, T, seeds)
-            res = simulate(bt, opt, T, T, [eta], seeds, jax.random.key(seed), mesh=ctx.mesh)
-            rows += _summarise(spec, opt, f"prescribed ({thm})", [eta], res, seed)
+            key.append(extra)
+            done[spec.label, name] = ctx.cache.lookup(key)
+            if done[spec.label, name] is None:
+                ctx.progress(f"baselines: {name} over {len(grid)} step sizes on {spec.label}")
+                etas = [[*grid, *extra]]
+                results = launch(
+                    [bt], [opt], [0], [T], [T], etas, seeds, [jax.random.key(seed)], mesh=ctx.mesh
+                )
+                started.append((spec, name, opt, thm, extra, seed, key, results))
+    for spec, name, opt, thm, extra, seed, key, results in started:
+        res = results()[0]
+        out = _summarise(spec, opt, "grid", grid, res, seed)
+        if thm is not None:
+            out += _summarise(spec, opt, f"prescribed ({thm})", extra, res, seed, first=len(grid))
+        ctx.cache.store(key, out)
+        done[spec.label, name] = out
+    rows = []
+    for spec in specs:
+        runs = [done[spec.label, name] for name in TUNED]
+        rows += [r for run in runs for r in run if r["eta_rule"] == "grid"]
+        # the prescribed rows after the grid rows, in the theorems' order
+        prescribed = [r for run in runs for r in run if r["eta_rule"] != "grid"]
+        order = [f"prescribed ({thm})" for thm in ("sgd", "lars", "lamb_beta2_pos")]
+        rows += sorted(prescribed, key=lambda r: order.index(r["eta_rule"]))
     grid_rows = pd.DataFrame(rows)
     tuned = grid_rows[grid_rows["eta_rule"] == "grid"].copy()
     tuned["grad_sq_rank"] = tuned["grad_sq"].where(~tuned["diverged"], np.inf)
