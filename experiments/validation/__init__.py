@@ -14,6 +14,6 @@ The engine, in the order data flows through it:
   measured criterion against the explicit bound of :mod:`theory`, bootstrap intervals.
 
 Everything here computes in float64: the public entry points (``build``, ``simulate``,
-``simulate_many``, ``simulate_instances``, ``launch``, ``validate``) switch JAX's 64-bit types on for their own call only
-(:mod:`experiments.precision`).
+``simulate_many``, ``simulate_instances``, ``launch``, ``validate``) switch JAX's 64-bit types
+on for their own call only (:mod:`experiments.precision`).
 """
