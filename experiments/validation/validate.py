@@ -252,8 +252,10 @@ def validate(
     # start every call, then collect: JAX runs a call while the next one compiles
     started = []
     for (_, T), units in calls.items():
-        d = builts[units[0][0]].objective.d
-        for chunk in _chunks(units, n_seeds * d * 8 * MEMORY_FACTOR):
+        first = builts[units[0][0]]
+        d, table = first.objective.d, first.noise.n_samples or 0
+        # per instance: its seeds' arrays, and its copy of a finite_sum table (n x d)
+        for chunk in _chunks(units, (n_seeds * MEMORY_FACTOR + table) * d * 8):
             members = sorted({i for i, _ in chunk})
             results = launch(
                 [builts[i] for i in members],
