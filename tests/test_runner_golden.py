@@ -155,3 +155,19 @@ def test_one_call_refuses_two_structures():
     with pytest.raises(ValueError, match=r"builts\[1\].*one structure"):
         simulate_instances([build(a), build(b)], [opt, opt], [0, 1], [2, 2], [2, 2],
                            [[0.1], [0.1]], 2, [jax.random.key(0)] * 2)  # fmt: skip
+
+
+def test_a_suite_compiles_one_program_per_structure():
+    """heterogeneity (smoke): 2 instances × 3 theorems are 6 validations but 3 structures
+    (one per optimizer; L and φ differ between the instances), hence 3 compiled programs; the
+    runner with compiled-in constants compiled one per validation."""
+    from experiments.reproduction import registry
+    from experiments.reproduction.suites import heterogeneity
+
+    runner.clear_cache()
+    ctx = registry.Context("smoke")
+    tables = registry.EXPERIMENTS["heterogeneity"].run(ctx)
+    n_validations = len(tables["theorem_validation"])
+    assert n_validations == len(ctx.sizes(heterogeneity.GRID).ratios) * 3 == 6
+    programs = sum(entry[1]._cache_size() for entry in runner._COMPILED.values())
+    assert len(runner._COMPILED) == programs == 3

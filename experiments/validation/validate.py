@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
@@ -222,6 +222,31 @@ def validate(
         progress: optional callable(str), called once per (instance, T).
         mesh: devices to split the seeds over (``experiments.validation.runner.launch``).
     """
+    return start_validate(
+        built, theorem, Ts, n_seeds, cache=cache, experiment=experiment, opt=opt, eta=eta,
+        batch_size=batch_size, progress=progress, mesh=mesh,
+    )()  # fmt: skip
+
+
+@with_x64
+def start_validate(
+    built: Built | Sequence[Built],
+    theorem: str,
+    Ts: Sequence[int],
+    n_seeds: int,
+    *,
+    cache: Cache | None = None,
+    experiment: str = "validate",
+    opt: OptimizerSpec | None = None,
+    eta: float | None = None,
+    batch_size: int | None = None,
+    progress=None,
+    mesh=None,
+) -> Callable[[], pd.DataFrame]:
+    """:func:`validate` in two halves: checks its arguments, compiles and starts every run, and
+    returns a function that waits for them and gives the rows. JAX runs the started calls in
+    the background, so a caller that starts several validations before collecting any
+    overlaps one's running with the next one's compilation."""
     if theorem not in theory.THEOREMS:
         raise ValueError(f"theorem={theorem!r} is invalid: expected one of {list(theory.THEOREMS)}")
     bad = [t for t in Ts if isinstance(t, bool) or not isinstance(t, int | np.integer) or t < 1]
@@ -269,13 +294,17 @@ def validate(
                 mesh=mesh,
             )
             started.append((chunk, results))
-    for chunk, results in started:
-        for (i, T), res in zip(chunk, results(), strict=True):
-            seed = plan[i, T][3]
-            row = summarise(builts[i], theorem, opts[i], res, seed, experiment=experiment)
-            rows[i, T] = row
-            cache.store(plan[i, T][2], row)
-    if progress is not None:
-        for i, T in plan:
-            progress(f"{theorem} {opts[i].label} T={T} on {builts[i].spec.label}")
-    return pd.DataFrame([rows[i, int(t)] for i in range(len(builts)) for t in Ts])
+
+    def finish() -> pd.DataFrame:
+        for chunk, results in started:
+            for (i, T), res in zip(chunk, results(), strict=True):
+                seed = plan[i, T][3]
+                row = summarise(builts[i], theorem, opts[i], res, seed, experiment=experiment)
+                rows[i, T] = row
+                cache.store(plan[i, T][2], row)
+        if progress is not None:
+            for i, T in plan:
+                progress(f"{theorem} {opts[i].label} T={T} on {builts[i].spec.label}")
+        return pd.DataFrame([rows[i, int(t)] for i in range(len(builts)) for t in Ts])
+
+    return finish
