@@ -171,3 +171,16 @@ def test_a_suite_compiles_one_program_per_structure():
     assert n_validations == len(ctx.sizes(heterogeneity.GRID).ratios) * 3 == 6
     programs = sum(entry[1]._cache_size() for entry in runner._COMPILED.values())
     assert len(runner._COMPILED) == programs == 3
+
+
+def test_start_validate_collects_in_float64_outside_an_x64_scope():
+    """The rows of a started validation are the same whether collected inside or outside a
+    64-bit scope (their bound evaluates f(x_1) with JAX)."""
+    from experiments.validation.validate import start_validate, validate
+
+    built = build(_spec(0, noise="gaussian"))
+    want = validate(built, "lars", [4], 2)
+    with jax.enable_x64(False):
+        got = start_validate(built, "lars", [4], 2)()
+    assert got["f_gap"].tolist() == want["f_gap"].tolist()
+    assert got["bound"].tolist() == want["bound"].tolist()

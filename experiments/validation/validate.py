@@ -295,6 +295,7 @@ def start_validate(
             )
             started.append((chunk, results))
 
+    @with_x64  # the rows' constants evaluate f(x_1) with JAX, in float64 whoever calls
     def finish() -> pd.DataFrame:
         for chunk, results in started:
             for (i, T), res in zip(chunk, results(), strict=True):
