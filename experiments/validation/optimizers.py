@@ -80,15 +80,14 @@ class OptimizerSpec:
         """η ↦ the ``lamb_ref`` transformation (η may be a traced scalar under vmap).
 
         ``numbers`` (the form of :meth:`numbers`, possibly traced) replaces the spec's own φ
-        and β2; φ then enters as the callable z ↦ clip(z, α_l, α_u), the function
-        ``lamb_ref`` builds from a pair.
+        and β2; φ then enters as the callable ``lamb_ref`` builds from a pair
+        (:func:`lamb_ref._layers.phi_function`), since a traced pair cannot pass its checks.
         """
         p = self.params
         if numbers is not None:
             p = {**p, **numbers}
             if "phi" in numbers:
-                lo, hi = numbers["phi"][0], numbers["phi"][1]
-                p["phi"] = lambda z: jnp.clip(z, lo, hi)
+                p["phi"] = _layers.phi_function((numbers["phi"][0], numbers["phi"][1]))
         if self.name == "sgd":
             return lambda eta: lamb_ref.sgd(eta)
         if self.name == "momentum":
