@@ -9,7 +9,7 @@ import pytest
 
 from experiments.reproduction import claims as claims_api
 from experiments.reproduction import registry, report, sweep
-from experiments.reproduction.suites import _validation_claims
+from experiments.reproduction.suites import _comparison_claims, _validation_claims
 
 
 def _validation(rows):
@@ -115,7 +115,7 @@ def test_heterogeneity_claims_read_the_crossover():
     ]
     got = {
         c.claim_id: c
-        for c in _validation_claims.heterogeneity_claims({"heterogeneity": pd.DataFrame(rows)})
+        for c in _comparison_claims.heterogeneity_claims({"heterogeneity": pd.DataFrame(rows)})
     }
     assert got["heterogeneity_bound_crossover"].verdict == "reproduced"
     assert "r_L ≥ 3" in got["heterogeneity_bound_crossover"].evidence

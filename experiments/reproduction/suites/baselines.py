@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.reproduction.protocol import Context, Experiment, Grid
-from experiments.reproduction.suites import _validation_claims
+from experiments.reproduction.suites import _comparison_claims
 from experiments.reproduction.suites._instances import built, standard
 from experiments.validation import stats
 from experiments.validation.optimizers import OptimizerSpec, baseline, for_theorem
@@ -153,8 +153,8 @@ EXPERIMENT = Experiment(
     "SGD/momentum/Adam vs LARS/LAMB, equal η-grid budgets, plus prescribed steps",
     run,
     units,
-    _validation_claims.baseline_claims,
-    claim_specs=(_validation_claims.BASELINE_SPEC,),
+    _comparison_claims.baseline_claims,
+    claim_specs=(_comparison_claims.BASELINE_SPEC,),
     tables=("baselines", "baselines_grid"),
     figure="baselines",
     grid=GRID,

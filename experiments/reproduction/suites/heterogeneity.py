@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from experiments.reproduction.protocol import Context, Experiment, Grid
-from experiments.reproduction.suites import _validation_claims
+from experiments.reproduction.suites import _comparison_claims
 from experiments.reproduction.suites._instances import built, standard
 from experiments.validation.validate import CRITERION_COLUMN, validate
 
@@ -113,8 +113,8 @@ EXPERIMENT = Experiment(
     "L_inf/L_avg from 1 to h at fixed L_avg: where LARS/LAMB beat SGD, measured and in the bound",
     run,
     units,
-    _validation_claims.heterogeneity_claims,
-    claim_specs=_validation_claims.HETEROGENEITY_SPECS,
+    _comparison_claims.heterogeneity_claims,
+    claim_specs=_comparison_claims.HETEROGENEITY_SPECS,
     tables=("theorem_validation", "heterogeneity"),
     figure="heterogeneity",
     grid=GRID,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.reproduction.protocol import Context, Experiment, Grid
-from experiments.reproduction.suites import _validation_claims
+from experiments.reproduction.suites import _comparison_claims
 from experiments.reproduction.suites._instances import built, standard
 from experiments.validation import stats
 from experiments.validation.optimizers import for_theorem
@@ -85,8 +85,8 @@ EXPERIMENT = Experiment(
     "per-layer trust ratios over steps (LARS, LAMB)",
     run,
     units,
-    _validation_claims.trust_ratio_claims,
-    claim_specs=(_validation_claims.TRUST_RATIO_SPEC,),
+    _comparison_claims.trust_ratio_claims,
+    claim_specs=(_comparison_claims.TRUST_RATIO_SPEC,),
     tables=("trust_ratios",),
     figure="trust_ratios",
     grid=GRID,
