@@ -106,6 +106,39 @@ def test_evaluate_agrees_with_sympy_on_random_instances(f_gap, T, L, noise):
         assert abs(t.evaluate(**inst) - exact) <= EVAL_REL * abs(exact)
 
 
+@pytest.mark.parametrize("key", sorted(THEOREMS))
+def test_sharp_bound_is_the_proof_before_its_last_loosening(key):
+    """The sharp form is the last step's left side, never above the paper form, equal to it
+    exactly where the proof has no (a + b)² ≤ 2a² + 2b² step."""
+    t = THEOREMS[key]
+    squaring = [s for s in t.steps if s.name.endswith("apply (a+b)^2 <= 2a^2 + 2b^2")]
+    if squaring:
+        assert sp.simplify(squaring[0].lhs - t.bound_form("sharp")) == 0
+        assert sp.simplify(squaring[0].rhs - t.bound_form("paper")) == 0
+    else:
+        assert t.bound_form("sharp") == t.bound
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        h = int(rng.integers(1, 5))
+        inst = {
+            **INSTANCE,
+            "L": list(np.exp(rng.uniform(-3, 3, size=h))),
+            "sigma": list(np.exp(rng.uniform(-5, 1, size=h))),
+            "sigma_coord": list(np.exp(rng.uniform(-5, 1, size=2 * h))),
+            "h": h,
+            "d": 2 * h,
+        }
+        sharp, paper = t.evaluate("sharp", **inst), t.evaluate(**inst)
+        assert sharp <= paper * (1 + EVAL_REL)
+        assert abs(sharp - t.evaluate_sympy("sharp", **inst)) <= EVAL_REL * sharp
+    # σ = 0: the squaring step costs exactly its factor 2 (a² vs 2a²)
+    quiet = {**INSTANCE, "sigma": [0.0] * 4, "sigma_coord": [0.0] * 8, "d": 8}
+    expected = 0.5 if squaring else 1.0
+    assert t.evaluate("sharp", **quiet) / t.evaluate(**quiet) == pytest.approx(expected)
+    with pytest.raises(ValueError, match=r"form='tight' is invalid: expected one of"):
+        t.evaluate("tight", **INSTANCE)
+
+
 def test_sgd_explicit_bound_and_step():
     t = THEOREMS["sgd"]
     assert (

@@ -402,6 +402,7 @@ THEOREM_ZERO = Theorem(
     lhs=l1_over_sqrt_d,
     lhs_squared_after_expectation=True,
     bound=BOUND0,
+    sharp_bound=BEFORE0**2,
     assumptions=_common(
         Assumption("beta2 = 0", "the analysed LAMB has β2 = 0", lambda i: _beta2(i) == 0.0)
     ),

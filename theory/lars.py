@@ -369,6 +369,7 @@ THEOREM = Theorem(
     lhs=layer_sum_norm,
     lhs_squared_after_expectation=True,
     bound=BOUND,
+    sharp_bound=BEFORE**2,
     assumptions=(
         assumptions.certified(
             "smoothness_certified", "each block is L_i-smooth (block descent holds)"

@@ -15,6 +15,7 @@ from theory import symbols
 from theory.steps import Step, Verification, verify
 
 Instance = Mapping[str, Any]
+BOUND_FORMS = ("paper", "sharp")
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,25 @@ class Theorem:
     assumptions: tuple[Assumption, ...]
     steps: tuple[Step, ...]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # The bound as the proof has it before its last loosening step ((a + b)² ≤ 2a² + 2b² for
+    # Theorems 2 and 3 with β2 = 0); None where the proof ends without one (sharp = paper form).
+    sharp_bound: sp.Expr | None = None
+
+    def bound_form(self, form: str = "paper") -> sp.Expr:
+        """The bound in one of :data:`BOUND_FORMS`: ``"paper"`` (the theorem's stated form,
+        :attr:`bound`) or ``"sharp"`` (:attr:`sharp_bound`, ≤ the paper form by a verified step;
+        equal to it where the proof has no final loosening step)."""
+        if form == "paper":
+            return self.bound
+        if form == "sharp":
+            return self.bound if self.sharp_bound is None else self.sharp_bound
+        raise ValueError(f"form={form!r} is invalid: expected one of {BOUND_FORMS}")
 
     @property
     def symbols(self) -> list[sp.Symbol]:
-        """The bound's free symbols, sorted by name."""
-        return sorted(self.bound.free_symbols, key=lambda s: s.name)
+        """The free symbols of both bound forms, sorted by name."""
+        free = self.bound.free_symbols | self.bound_form("sharp").free_symbols
+        return sorted(free, key=lambda s: s.name)
 
     def _values(self, constants: Mapping[str, Any]) -> dict[sp.Symbol, float]:
         values = symbols.aggregates(**constants)
@@ -66,20 +81,23 @@ class Theorem:
             )
         return values
 
-    def evaluate(self, **constants: Any) -> float:
-        """The explicit bound on a numeric instance (constants with the toolkit's names).
+    def evaluate(self, form: str = "paper", **constants: Any) -> float:
+        """The explicit bound (``form`` as in :meth:`bound_form`) on a numeric instance
+        (constants with the toolkit's names).
 
         Extra constants the theorem does not use are accepted, so one instance dict serves every
         theorem.
         """
+        expr = self.bound_form(form)
         values = self._values(constants)
-        fn = sp.lambdify(self.symbols, self.bound, "math")
+        fn = sp.lambdify(self.symbols, expr, "math")
         return float(fn(*[values[s] for s in self.symbols]))
 
-    def evaluate_sympy(self, **constants: Any) -> float:
+    def evaluate_sympy(self, form: str = "paper", **constants: Any) -> float:
         """The same value by sympy substitution and 30-digit evaluation (cross-check)."""
+        expr = self.bound_form(form)
         values = self._values(constants)
-        return float(self.bound.subs({s: sp.Float(values[s], 30) for s in self.symbols}).evalf(30))
+        return float(expr.subs({s: sp.Float(values[s], 30) for s in self.symbols}).evalf(30))
 
     def step_size(self, **constants: Any) -> float:
         """The prescribed η on an instance."""
@@ -118,6 +136,8 @@ class Theorem:
             "bound": str(self.bound),
             "bound_srepr": sp.srepr(self.bound),
             "bound_latex": symbols.latex(self.bound),
+            "sharp_bound": str(self.bound_form("sharp")),
+            "sharp_bound_latex": symbols.latex(self.bound_form("sharp")),
             "symbols": {s.name: symbols.DESCRIPTIONS[s] for s in self.symbols},
         }
 
