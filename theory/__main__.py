@@ -8,6 +8,7 @@ import sys
 from typing import NoReturn
 
 from theory import THEOREMS, symbols
+from theory.steps import Step, verify
 
 
 def report(samples: int = 2000) -> tuple[str, bool]:
@@ -33,7 +34,44 @@ def report(samples: int = 2000) -> tuple[str, bool]:
             mark = res.method if res.ok else f"**FAILED** ({res.detail})"
             lines.append(f"| {k} | {step.name} | `{step.relation}` | {mark} |")
         lines += [""] + [f"> {n}" for n in t.notes] + ([""] if t.notes else [])
+    lines += [
+        "#### Lemmas the steps use",
+        "",
+        "Steps encode these lemmas' conclusions as substitutions; each is verified before the "
+        "steps that use it (lemmas that are also theorem steps are listed above).",
+        "",
+        "| lemma | relation | verified by | detail |",
+        "|---|---|---|---|",
+    ]
+    in_theorems = {id(s) for t in THEOREMS.values() for s in t.steps}
+    for lemma in (x for x in used_lemmas() if id(x) not in in_theorems):
+        res = verify(lemma, samples=samples)
+        all_ok &= res.ok
+        detail = _cell(res.detail.split("; uses:")[0])
+        mark = res.method if res.ok else f"**FAILED** ({_cell(res.detail)})"
+        lines.append(f"| {_cell(lemma.name)} | `{lemma.relation}` | {mark} | {detail} |")
     return "\n".join(lines), all_ok
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return text.replace("|", "\\|")
+
+
+def used_lemmas() -> list[Step]:
+    """Every step reachable through ``uses`` from the theorems' steps, dependencies first."""
+    seen: dict[int, Step] = {}
+
+    def visit(step: Step) -> None:
+        for lemma in step.uses:
+            if id(lemma) not in seen:
+                visit(lemma)
+                seen[id(lemma)] = lemma
+
+    for t in THEOREMS.values():
+        for step in t.steps:
+            visit(step)
+    return list(seen.values())
 
 
 class _Parser(argparse.ArgumentParser):

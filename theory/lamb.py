@@ -11,9 +11,11 @@ The statement is [R] (Theorem 3); the constants are derived here [D]. The settin
 
       E‖∇f(x_a)‖² ≤ (α_u/α_l) √(G² d/(h(1 − β2))) [√(2Δ‖L‖_1/T) + ‖σ̃‖_1/√T].
 
-The vector facts are checked numerically on the problems of :mod:`theory.lars`, with equal layer
-sizes. Expectations are computed exactly, by enumerating every minibatch. The β2 > 0 checks also
-draw a random gradient history with |g| ≤ G, with and without Adam's bias correction.
+The facts about one coordinate or one layer (r = sign g, the v̂ bounds with and without Adam's
+bias correction, the agreeing/disagreeing coordinates) are proved by sympy. The steps about
+expectations over the minibatch are checked numerically on the equal-size instances of
+:mod:`theory.problems`, with expectations computed exactly by enumerating every minibatch; the
+β2 > 0 checks also draw a random gradient history with |g| ≤ G, with and without bias correction.
 """
 
 from __future__ import annotations
@@ -21,17 +23,14 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from theory import assumptions, symbols
+from theory import assumptions, problems, symbols
 from theory.lars import (
     ETA,
     SIDE,
-    Direction,
-    Problem,
     _n,
     a_,
     c_,
-    curvature_check,
-    draw_problem,
+    curvature_step,
     kappa,
     mu,
     nonneg,
@@ -41,12 +40,13 @@ from theory.lars import (
     squaring_steps,
     tail_steps,
 )
-from theory.lemmas import BLOCK_DESCENT, SIGN_DISAGREEMENT, minibatches
+from theory.lemmas import BLOCK_DESCENT, SIGN_DISAGREEMENT, SQRT_MONOTONE
+from theory.problems import Direction, Problem, worst
 from theory.sgd import grad_sq_norm
 from theory.steps import Step
 from theory.theorem import Assumption, Theorem
 
-# --- numeric checks --------------------------------------------------------------------------
+# --- expectations over the minibatch (numeric, exact enumeration) ---------------------------
 
 
 def _vhat(g, v_prev, beta2: float, t: int, bias_correction: bool) -> np.ndarray:
@@ -55,19 +55,20 @@ def _vhat(g, v_prev, beta2: float, t: int, bias_correction: bool) -> np.ndarray:
     return v / (1 - beta2**t) if bias_correction else v
 
 
-def _ratio(g, *history) -> np.ndarray:
-    """r = m̂/(√v̂ + ε) with β1 = 0 (m̂ = g) and ε = 0."""
-    return g / np.sqrt(_vhat(g, *history))
-
-
 def _sign(rng: np.random.Generator) -> tuple[Problem, Direction]:
-    p = draw_problem(rng, equal_sizes=True)
-    return p, lambda g: [r / np.linalg.norm(r) for r in p.split(_ratio(g, 0.0, 0.0, 1, False))]
+    """An equal-size problem and LAMB's direction with β1 = β2 = ε = 0: r = g/√(g²)."""
+    p = problems.draw_problem(rng, equal_sizes=True)
+
+    def direction(g: np.ndarray) -> list[np.ndarray]:
+        r = g / np.sqrt(_vhat(g, 0.0, 0.0, 1, False))
+        return [ri / np.linalg.norm(ri) for ri in p.split(r)]
+
+    return p, direction
 
 
 def _adam(rng: np.random.Generator):
-    """A problem, its LAMB direction at a random history, (β2, G) and the ratio function."""
-    p = draw_problem(rng, equal_sizes=True)
+    """A problem, its LAMB direction at a random history, (β2, G) and v̂ as a function of g."""
+    p = problems.draw_problem(rng, equal_sizes=True)
     G = float(np.abs(p.sample_grads()).max() * rng.uniform(1, 1.5))
     beta2 = float(1 - np.exp(rng.uniform(np.log(1e-4), np.log(0.999))))
     t, correct, v = int(rng.integers(1, 6)), bool(rng.integers(2)), np.zeros_like(p.x)
@@ -78,90 +79,47 @@ def _adam(rng: np.random.Generator):
     return p, unit, beta2, G, vhat
 
 
-def _sign_norm(rng: np.random.Generator) -> tuple[float, float]:
-    p, _ = _sign(rng)
-    r = p.split(_ratio(p.sample_grads()[0], 0.0, 0.0, 1, False))[0]
-    return float(np.linalg.norm(r)), float(np.sqrt(r.size))
-
-
-def _worst(lhs: np.ndarray, rhs: np.ndarray) -> tuple[float, float]:
-    j = int(np.argmax((lhs - rhs) / np.maximum(np.maximum(abs(lhs), abs(rhs)), 1e-300)))
-    return float(lhs[j]), float(rhs[j])
-
-
-def _sign_split(rng: np.random.Generator) -> tuple[float, float]:
-    grad = rng.normal(size=6) * np.exp(rng.uniform(-3, 3))
-    g = grad + rng.normal(size=6) * np.exp(rng.uniform(-5, 5))
-    r, wrong = _ratio(g, 0.0, 0.0, 1, False), np.sign(g) != np.sign(grad)
-    return _worst(-grad * r, -abs(grad) + 2 * abs(grad) * wrong)
-
-
-def _coord_sigma(p: Problem) -> np.ndarray:
-    return np.sqrt(p.probs @ p.noise**2)
+def _curvature(p: Problem) -> float:
+    return p.eta**2 * p.alpha_u**2 * float(p.L.sum()) / 2
 
 
 def _zero_one_step(rng: np.random.Generator) -> tuple[float, float]:
     p, direction = _sign(rng)
     w = np.sqrt(len(p.sizes) / p.x.size)  # 1/√d_i = √(h/d)
     rhs = p.f(p.x) - p.eta * p.alpha_l * w * np.abs(p.grad).sum()
-    rhs += 2 * p.eta * p.alpha_u * w * _coord_sigma(p).sum() / np.sqrt(p.b)
-    return p.expected_f(direction), rhs + p.eta**2 * p.alpha_u**2 * float(p.L.sum()) / 2
-
-
-def _adam_fact(kind: str):
-    """Facts about r = g/√v̂ at a random history, for one random minibatch."""
-
-    def check(rng: np.random.Generator) -> tuple[float, float]:
-        p, _, beta2, G, vhat = _adam(rng)
-        g = p.sample_grads()[rng.integers(len(p.probs))]
-        r, grad, di = g / np.sqrt(vhat(g)), p.grad, p.sizes[0]
-        norm = np.repeat([np.linalg.norm(ri) for ri in p.split(r)], p.sizes)
-        if kind == "vlow":
-            return _worst((1 - beta2) * g**2, vhat(g))
-        if kind == "ratio":
-            return float(np.abs(r).max()), float(1 / np.sqrt(1 - beta2))
-        if kind == "norm":
-            return float(norm.max()), float(np.sqrt(di / (1 - beta2)))
-        if kind == "vhat":
-            return float(np.sqrt(vhat(g)).max()), G
-        if kind == "agree":
-            agree = np.sign(g) == np.sign(grad)
-            c = np.sqrt((1 - beta2) / (di * G**2))
-            return (
-                _worst((c * abs(grad * g))[agree], (grad * r / norm)[agree])
-                if agree.any()
-                else (0, 0)
-            )
-        return _worst(abs(grad * r / norm), abs(grad))  # "disagree" (holds for every j)
-
-    return check
+    rhs += 2 * p.eta * p.alpha_u * w * p.coord_sigma().sum() / np.sqrt(p.b)
+    return p.expected_f(direction), rhs + _curvature(p)
 
 
 def _agree_expectation(rng: np.random.Generator) -> tuple[float, float]:
-    """E[∇_j g_j 1(sign g_j = sign ∇_j)] ≥ ∇_j², exactly over minibatches of a finite law."""
-    n, b = int(rng.integers(2, 5)), int(rng.integers(1, 5))
-    points = rng.normal(size=(n, 1)) * np.exp(rng.uniform(-2, 2)) + rng.normal()
-    probs = rng.dirichlet(np.ones(n))
-    grad = float(probs @ points[:, 0])
-    agree = ((q, g[0]) for q, g in minibatches(points, probs, b) if np.sign(g[0]) == np.sign(grad))
-    return grad**2, float(sum(q * grad * g for q, g in agree))
+    """E[∇_j ḡ_j 1(sign ḡ_j = sign ∇_j)] ≥ ∇_j² for every coordinate (worst), exactly."""
+    p = problems.draw_problem(rng)
+    grad, agree = p.grad, np.zeros(p.x.size)
+    for q, g in p.minibatch_grads():
+        agree += q * grad * g * (np.sign(g) == np.sign(grad))
+    return worst(grad**2, agree)
 
 
 def _together(rng: np.random.Generator) -> tuple[float, float]:
-    """E Σ_j ∇_j r_j/‖r^(i)‖ ≥ √((1−β2)/(d_i G²))‖∇^(i)‖² − Σ_j σ̃_j/√b (layer 1)."""
+    """E Σ_j ∇_j r_j/‖r^(i)‖ ≥ √((1−β2)/(d_i G²))‖∇^(i)‖² − Σ_j σ̃_j/√b, every layer (worst)."""
     p, direction, beta2, G, _ = _adam(rng)
-    grad = p.split(p.grad)[0]
-    lhs = np.sqrt((1 - beta2) / (grad.size * G**2)) * grad @ grad
-    lhs -= p.split(_coord_sigma(p))[0].sum() / np.sqrt(p.b)
-    return float(lhs), float(sum(q * grad @ direction(g)[0] for q, g in p.minibatch_grads()))
+    grads, sig = p.split(p.grad), p.split(p.coord_sigma())
+    c = np.sqrt((1 - beta2) / (p.sizes[0] * G**2))
+    lhs = np.array(
+        [c * gi @ gi - si.sum() / np.sqrt(p.b) for gi, si in zip(grads, sig, strict=True)]
+    )
+    rhs = np.zeros(len(p.sizes))
+    for q, g in p.minibatch_grads():
+        rhs += q * np.array([gi @ ui for gi, ui in zip(grads, direction(g), strict=True)])
+    return worst(lhs, rhs)
 
 
 def _pos_one_step(rng: np.random.Generator) -> tuple[float, float]:
     p, direction, beta2, G, _ = _adam(rng)
     c = np.sqrt(len(p.sizes) * (1 - beta2) / (p.x.size * G**2))
     rhs = p.f(p.x) - p.eta * p.alpha_l * c * float(p.grad @ p.grad)
-    rhs += p.eta * p.alpha_u * _coord_sigma(p).sum() / np.sqrt(p.b)
-    return p.expected_f(direction), rhs + p.eta**2 * p.alpha_u**2 * float(p.L.sum()) / 2
+    rhs += p.eta * p.alpha_u * p.coord_sigma().sum() / np.sqrt(p.b)
+    return p.expected_f(direction), rhs + _curvature(p)
 
 
 # --- symbols ---------------------------------------------------------------------------------
@@ -196,31 +154,177 @@ def l1_over_sqrt_d(layer_grads) -> float:
     return float(np.abs(flat).sum() / np.sqrt(flat.size))
 
 
+# --- one coordinate / one layer, symbolic ----------------------------------------------------
+
+coord = sp.Symbol("j", integer=True, positive=True)
+d_i = sp.Symbol("d_i", integer=True, positive=True)  # coordinates in one layer
+g_nz = sp.IndexedBase("g", real=True, nonzero=True)  # g_j ≠ 0 (almost surely)
+grad_j, g_j = (
+    sp.Symbol("grad_j", real=True, nonzero=True),
+    sp.Symbol("g_j", real=True, nonzero=True),
+)
+k_pos, k1, k2, z, w1, w2 = sp.symbols("k kappa_1 kappa_2 z w_1 w_2", **nonneg)
+ind = sp.Symbol("1[wrong sign]", **nonneg)
+sgn = sp.Symbol("epsilon", real=True)  # ±1
+mag, mag_g = sp.symbols("|grad_j| |g_j|", positive=True)
+t_it = sp.Symbol("t", integer=True, positive=True)
+k_it = sp.Symbol("k", integer=True, nonnegative=True)
+v_prev = sp.Symbol("v_{t-1}", **nonneg)
+vhat = sp.Symbol("vhat_j", positive=True)
+sqrt_vhat, norm_r = sp.symbols("sqrt(vhat_j) ||r^(i)||", positive=True)
+r_ = sp.IndexedBase("r", real=True)
+slack_ = sp.IndexedBase("kappa", **nonneg)
+C_i = sp.sqrt((1 - beta2) / (d_i * G**2))  # √((1 − β2)/(d_i G²))
+
+SIGN_NORM = Step(
+    "LAMB0 1: r = g/sqrt(g^2) = sign(g), so norm(r^(i)) = sqrt(d_i)",
+    sp.sqrt(sp.Sum((g_nz[coord] / sp.sqrt(g_nz[coord] ** 2)) ** 2, (coord, 1, d_i))),
+    sp.sqrt(d_i),
+    "=",
+    "β1 = β2 = ε = 0: v̂ = g², r_j = g_j/√(g_j²) and r_j² = 1 for g_j ≠ 0 (almost surely), so "
+    "Σ_j r_j² = d_i for every d_i",
+)
+
+SIGN_SPLIT = Step(
+    "LAMB0 2: -grad_j r_j = -abs(grad_j) + 2 abs(grad_j) 1[sign g_j != sign grad_j]",
+    -grad_j * g_j / sp.sqrt(g_j**2),
+    -sp.Abs(grad_j) + 2 * sp.Abs(grad_j) * ind,
+    "=",
+    "r_j = g_j/√(g_j²) with g_j ≠ 0; the cases (signs agree: g_j = k∇_j, disagree: "
+    "g_j = −k∇_j, k > 0; or ∇_j = 0) are exhaustive",
+    cases=(
+        ("signs agree: g_j = k grad_j, k > 0", {g_j: (1 + k_pos) * grad_j, ind: 0}),
+        ("signs disagree: g_j = -k grad_j, k > 0", {g_j: -(1 + k_pos) * grad_j, ind: 1}),
+        ("grad_j = 0", {grad_j: 0}),
+    ),
+)
+
+BIAS_FACTOR = Step(
+    "bias correction, beta2^t <= 1",
+    beta2**t_it,
+    sp.S.One,
+    "<=",
+    "1 − β2^t = (1 − β2) Σ_{k=0}^{t−1} β2^k (geometric sum, the certificate, decided ≥ 0 for "
+    "0 < β2 < 1, β2 = u/(1+u)); it is a sum of t ≥ 1 positive terms, so 1 − β2^t ≠ 0 where v̂ "
+    "divides by it, and with β2^t > 0: 0 < 1 − β2^t ≤ 1",
+    substitutions=B2,
+    certificate=(1 - beta2) * sp.Sum(beta2**k_it, (k_it, 0, t_it - 1)),
+)
+
+V_LOW = Step(
+    "LAMB+ 1: vhat_j >= (1 - beta2) g_j^2",
+    (1 - beta2) * g_j**2,
+    vhat,
+    "<=",
+    "v_t = β2 v_{t−1} + (1−β2)g_t² with v_{t−1} ≥ 0; bias correction divides by 1 − β2^t ∈ (0, 1], "
+    "i.e. multiplies by 1 + z, z ≥ 0 (bias-correction lemma); 0 < β2 < 1",
+    substitutions=B2,
+    cases=(
+        ("no bias correction", {vhat: beta2 * v_prev + (1 - beta2) * g_j**2}),
+        ("bias correction", {vhat: (beta2 * v_prev + (1 - beta2) * g_j**2) * (1 + z)}),
+    ),
+    uses=(BIAS_FACTOR,),
+)
+
+RATIO = Step(
+    "LAMB+ 1: abs(r_j) <= 1/sqrt(1 - beta2)",
+    (g_j / sp.sqrt(vhat)) ** 2,
+    1 / (1 - beta2),
+    "<=",
+    "checked squared, r_j² = g_j²/v̂_j ≤ 1/(1−β2), from v̂_j = (1−β2)g_j² + k, k ≥ 0 (previous "
+    "step); both sides are ≥ 0, so the square root keeps it (√ monotone lemma); g_j = 0 gives "
+    "r_j = 0",
+    substitutions={vhat: (1 - beta2) * g_j**2 + k_pos, **B2},
+    uses=(V_LOW, SQRT_MONOTONE),
+)
+
+NORM_R = Step(
+    "LAMB+ 1: norm(r^(i)) <= sqrt(d_i/(1 - beta2))",
+    sp.Sum(r_[coord] ** 2, (coord, 1, d_i)),
+    d_i / (1 - beta2),
+    "<=",
+    "checked squared, ‖r^(i)‖² = Σ_j r_j² ≤ d_i/(1−β2) termwise from r_j² ≤ 1/(1−β2) (previous "
+    "step), for every d_i; then √ monotone",
+    substitutions={r_[coord] ** 2: 1 / (1 - beta2) - slack_[coord], **B2},
+    uses=(RATIO, SQRT_MONOTONE),
+)
+
+V_CLAIM = G**2 * (1 - beta2**t_it)
+V_BOUND = Step(
+    "v_t <= G^2 (1 - beta2^t) by induction on t",
+    beta2 * v_prev + (1 - beta2) * g_j**2,
+    V_CLAIM,
+    "<=",
+    "v_t = β2 v_{t−1} + (1−β2)g_t² with g_t² = G² − m ≤ G² (bounded gradients): the base case "
+    "t = 1 (v_0 = 0) and the induction step (v_{t−1} = G²(1 − β2^{t−1}) − k, k ≥ 0)",
+    substitutions={g_j**2: G**2 - k1, **B2},
+    cases=(
+        ("base t = 1, v_0 = 0", {v_prev: 0, t_it: 1}),
+        # the induction hypothesis is the claim itself at t − 1, with its slack k ≥ 0
+        ("step t - 1 -> t", {v_prev: V_CLAIM.subs(t_it, t_it - 1) - k2}),
+    ),
+)
+
+VHAT_G = Step(
+    "LAMB+ 2: sqrt(vhat_j) <= G",
+    vhat,
+    G**2,
+    "<=",
+    "checked squared, v̂_j ≤ G²: v_t = G²(1 − β2^t) − k (previous lemma), uncorrected v̂ = v_t, "
+    "corrected v̂ = v_t/(1 − β2^t) with 1 − β2^t = 1/(1 + z) ∈ (0, 1] (bias-correction lemma); "
+    "then √ monotone",
+    substitutions={beta2**t_it: z / (1 + z), **B2},
+    cases=(
+        ("no bias correction", {vhat: G**2 * (1 - beta2**t_it) - k1}),
+        ("bias correction", {vhat: (G**2 * (1 - beta2**t_it) - k1) / (1 - beta2**t_it)}),
+    ),
+    uses=(V_BOUND, BIAS_FACTOR, SQRT_MONOTONE),
+)
+
+AGREE = Step(
+    "LAMB+ 3: agreeing coordinates, grad_j r_j/norm(r) >= c_i abs(grad_j g_j)",
+    C_i * mag * mag_g,
+    (sgn * mag) * (sgn * mag_g / sqrt_vhat) / norm_r,
+    "<=",
+    "signs agree: ∇_j = ε|∇_j|, g_j = ε|g_j|, ε = ±1; r_j = g_j/√v̂_j with √v̂_j = G/(1 + w_1) ≤ G "
+    "(step 2) and ‖r^(i)‖ = √(d_i/(1−β2))/(1 + w_2) (step 1)",
+    substitutions={
+        sqrt_vhat: G / (1 + w1),
+        norm_r: sp.sqrt(d_i / (1 - beta2)) / (1 + w2),
+        **B2,
+    },
+    cases=(("both positive", {sgn: 1}), ("both negative", {sgn: -1})),
+    uses=(VHAT_G, NORM_R),
+)
+
+
+def _disagree(dim: int) -> list[tuple[sp.Expr, sp.Expr, dict]]:
+    """(∇_j r_j/‖r‖)² ≤ ∇_j² for every coordinate j of an explicit r ∈ R^dim, r ≠ 0."""
+    r = sp.symbols(f"r_1:{dim + 1}", real=True, nonzero=True)
+    sq = sum(x**2 for x in r)
+    return [(grad_j**2 * r[k] ** 2 / sq, grad_j**2, {}) for k in range(dim)]
+
+
+DISAGREE = Step(
+    "LAMB+ 4: disagreeing coordinates, abs(grad_j r_j/norm(r)) <= abs(grad_j)",
+    sp.Symbol("(grad_j r_j/||r^(i)||)^2"),
+    sp.Symbol("grad_j^2"),
+    "<=",
+    "checked squared: r_j² ≤ Σ_k r_k² = ‖r^(i)‖² (every coordinate of every layer size up to 6), "
+    "then √ monotone",
+    componentwise=_disagree,
+    dims=range(1, 7),
+    uses=(SQRT_MONOTONE,),
+)
+
 STEPS_ZERO = (
     BLOCK_DESCENT,
-    _n(
-        "LAMB0 1: r = g/sqrt(g^2) = sign(g), so norm(r^(i)) = sqrt(d_i)",
-        _sign_norm,
-        "||r^(i)||",
-        "sqrt(d_i)",
-        "β1 = β2 = ε = 0: v̂ = g², r_j = ±1 (no coordinate of g is 0 almost surely)",
-        "=",
-    ),
-    _n(
+    SIGN_NORM,
+    curvature_step(
         "LAMB0 1: each layer moves by eta*phi_i, curvature term <= eta^2 alpha_u^2 L_1/2",
-        curvature_check(_sign),
-        "sum_i L_i/2 (eta phi_i)^2",
-        "eta^2 alpha_u^2 L_1/2",
-        "the update is ηφ_i r^(i)/‖r^(i)‖, of norm ηφ_i ≤ ηα_u",
+        "the update moves layer i by ηφ_i u_i, u_i = r^(i)/‖r^(i)‖",
     ),
-    _n(
-        "LAMB0 2: -grad_j r_j = -abs(grad_j) + 2 abs(grad_j) 1[sign g_j != sign grad_j]",
-        _sign_split,
-        "-grad_j r_j",
-        "-|grad_j| + 2|grad_j| 1[wrong sign]",
-        "r_j = sign g_j; checked coordinate-wise with r from the algorithm's formula",
-        "=",
-    ),
+    SIGN_SPLIT,
     SIGN_DISAGREEMENT,
     Step(
         "LAMB0 3: the abs(grad_j) cancels",
@@ -229,6 +333,7 @@ STEPS_ZERO = (
         "<=",
         "P_j ≤ σ̃_j/(√b|∇_j|) (sign-disagreement lemma); coordinates with ∇_j = 0 contribute 0",
         substitutions={P_j: s_j / (sp.sqrt(b) * n_j) - rho},
+        uses=(SIGN_DISAGREEMENT,),
     ),
     Step(
         "LAMB0 4: one layer's expected descent term with d_i = d/h",
@@ -255,69 +360,31 @@ STEPS_ZERO = (
 
 STEPS_POS = (
     BLOCK_DESCENT,
-    _n(
-        "LAMB+ 1: vhat_j >= (1 - beta2) g_j^2",
-        _adam_fact("vlow"),
-        "(1 - beta2) g_j^2",
-        "vhat_j",
-        "v_t = β2 v_{t−1} + (1−β2)g_t² with v_{t−1} ≥ 0; bias correction only enlarges v̂",
-    ),
-    _n(
-        "LAMB+ 1: abs(r_j) <= 1/sqrt(1 - beta2)",
-        _adam_fact("ratio"),
-        "|r_j|",
-        "1/sqrt(1 - beta2)",
-        "r_j = g_j/√v̂_j and v̂_j ≥ (1−β2)g_j²",
-    ),
-    _n(
-        "LAMB+ 1: norm(r^(i)) <= sqrt(d_i/(1 - beta2))",
-        _adam_fact("norm"),
-        "||r^(i)||",
-        "sqrt(d_i/(1 - beta2))",
-        "d_i coordinates, each |r_j| ≤ 1/√(1−β2)",
-    ),
-    _n(
+    V_LOW,
+    RATIO,
+    NORM_R,
+    curvature_step(
         "LAMB+ 1: each layer moves by eta*phi_i, curvature term <= eta^2 alpha_u^2 L_1/2",
-        curvature_check(lambda rng: _adam(rng)[:2]),
-        "sum_i L_i/2 (eta phi_i)^2",
-        "eta^2 alpha_u^2 L_1/2",
-        "the update is ηφ_i r^(i)/‖r^(i)‖, of norm ηφ_i ≤ ηα_u",
+        "the update moves layer i by ηφ_i u_i, u_i = r^(i)/‖r^(i)‖",
     ),
-    _n(
-        "LAMB+ 2: sqrt(vhat_j) <= G",
-        _adam_fact("vhat"),
-        "sqrt(vhat_j)",
-        "G",
-        "v̂_j is an average (uncorrected: a sub-average) of past g_j² ≤ G²",
-    ),
-    _n(
-        "LAMB+ 3: agreeing coordinates, grad_j r_j/norm(r) >= c_i abs(grad_j g_j)",
-        _adam_fact("agree"),
-        "sqrt((1 - beta2)/(d_i G^2)) |grad_j||g_j|",
-        "grad_j r_j/||r^(i)||",
-        "|r_j| ≥ |g_j|/G (step 2) and ‖r^(i)‖ ≤ √(d_i/(1−β2)) (step 1)",
-    ),
+    VHAT_G,
+    AGREE,
     _n(
         "LAMB+ 3: E[grad_j g_j 1(agree)] >= grad_j^2 (exact over minibatches)",
         _agree_expectation,
         "grad_j^2",
         "E[grad_j g_j 1(sign g_j = sign grad_j)]",
-        "E[∇_j g_j] = ∇_j² and ∇_j g_j ≤ 0 where the signs disagree",
+        "E[∇_j g_j] = ∇_j² and ∇_j g_j ≤ 0 where the signs disagree; every coordinate",
     ),
-    _n(
-        "LAMB+ 4: disagreeing coordinates, abs(grad_j r_j/norm(r)) <= abs(grad_j)",
-        _adam_fact("disagree"),
-        "|grad_j r_j/||r^(i)|||",
-        "|grad_j|",
-        "|r_j| ≤ ‖r^(i)‖",
-    ),
+    DISAGREE,
     SIGN_DISAGREEMENT,
     _n(
         "LAMB+ 5: E sum_j grad_j r_j/norm(r^(i)) >= c_i norm(grad^(i))^2 - sum_j tsigma_j/sqrt(b)",
         _together,
         "c_i ||grad^(i)||^2 - sum_j tsigma_j/sqrt(b)",
         "E sum_j grad_j r_j/||r^(i)||",
-        "steps 3-4 and the sign-disagreement lemma (|∇_j| cancels); exact over minibatches",
+        "steps 3-4 and the sign-disagreement lemma (|∇_j| cancels); exact over minibatches, "
+        "every layer",
     ),
     Step(
         "LAMB+ 5: one layer's expected descent term with d_i = d/h",

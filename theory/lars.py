@@ -6,162 +6,46 @@ b = T and α_l ≤ φ ≤ α_u, where Δ = f(x_1) − f(x*). Then
 
     (E[(1/√h) Σ_i ‖∇_i f(x_a)‖])² ≤ (α_u/α_l)² [4 Δ L_avg/T + 8 ‖σ‖_1²/(T h)].
 
-The proof steps follow the paper's proof of Theorem 2 in seven steps (docs/paper.md). The
-vector facts are checked numerically on f(x) = Σ_j L_j (1 − cos x_j), whose block i is exactly
-L_i-smooth. Each check draws random iterates, step sizes and φ-clips, plus a random finite
-distribution of gradient noise. It computes expectations exactly, by enumerating every
-minibatch. The helpers that draw these problems are shared with :mod:`theory.lamb`.
+The proof steps follow the paper's proof of Theorem 2 in seven steps (docs/paper.md). Facts about
+one iterate are proved by sympy for any number of layers and coordinates (sympy ``Sum``); the
+telescoping is a sympy sum over a symbolic T. Only the steps about expectations over the minibatch
+are checked numerically, on the instances of :mod:`theory.problems` (h ≥ 4 layers of d_i ≥ 4
+coordinates, several objective families), with expectations computed exactly by enumerating every
+minibatch. The symbolic pieces shared with :mod:`theory.lamb` live here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import numpy as np
 import sympy as sp
 
-from theory import assumptions, symbols
+from theory import assumptions, problems, symbols
 from theory.lemmas import (
     BLOCK_DESCENT,
+    HOMOGENEITY,
     JENSEN_MINIBATCH,
     NORMALISATION_BIAS,
     SQUARE_OF_SUM,
-    minibatches,  # exact enumeration of minibatches
+    UNIT_DIRECTION,
+    norm,
 )
+from theory.problems import Direction, Problem
 from theory.steps import Step
 from theory.theorem import Theorem
 
-# --- numeric problems shared with theory.lamb ----------------------------------------------
-
-Direction = Callable[[np.ndarray], list[np.ndarray]]  # g -> the unit direction of each layer
-
-
-def update(p: Problem, direction: Direction, g: np.ndarray) -> np.ndarray:
-    """x_{t+1} − x_t: −η φ_i u_i in layer i (u_i the layer's unit direction)."""
-    return -p.eta * np.concatenate([f * u for f, u in zip(p.phi, direction(g), strict=True)])
-
-
-@dataclass(frozen=True)
-class Problem:
-    """f(z) = Σ_j L_j(1 − cos z_j) at a random x, with mean-zero finite noise on the gradient."""
-
-    sizes: list[int]
-    L: np.ndarray  # per layer
-    x: np.ndarray
-    noise: np.ndarray  # (n, d) per-sample noise, E = 0 under probs
-    probs: np.ndarray
-    b: int
-    alpha_l: float
-    alpha_u: float
-    eta: float
-
-    @property
-    def coord_L(self) -> np.ndarray:
-        return np.repeat(self.L, self.sizes)
-
-    @property
-    def grad(self) -> np.ndarray:
-        return self.coord_L * np.sin(self.x)
-
-    @property
-    def phi(self) -> np.ndarray:
-        """φ_i = clip(‖x^(i)‖, α_l, α_u)."""
-        norms = [np.linalg.norm(xi) for xi in self.split(self.x)]
-        return np.clip(norms, self.alpha_l, self.alpha_u)
-
-    def f(self, z: np.ndarray) -> float:
-        return float(self.coord_L @ (1 - np.cos(z)))
-
-    def split(self, v: np.ndarray) -> list[np.ndarray]:
-        return np.split(v, np.cumsum(self.sizes)[:-1])
-
-    def minibatch_grads(self):
-        """(probability, g) for every minibatch of b draws."""
-        for p, z in minibatches(self.noise, self.probs, self.b):
-            yield p, self.grad + z
-
-    def sample_grads(self) -> np.ndarray:
-        return self.grad + self.noise
-
-    def expected_f(self, direction: Direction) -> float:
-        """E f(x_{t+1}) over every minibatch, exactly."""
-        moves = ((q, update(self, direction, g)) for q, g in self.minibatch_grads())
-        return float(sum(q * self.f(self.x + dx) for q, dx in moves))
-
-
-def draw_problem(rng: np.random.Generator, equal_sizes: bool = False) -> Problem:
-    h, k = int(rng.integers(1, 4)), int(rng.integers(1, 4))
-    sizes = [k] * h if equal_sizes else [int(rng.integers(1, 4)) for _ in range(h)]
-    d, n = sum(sizes), int(rng.integers(2, 4))
-    probs = rng.dirichlet(np.ones(n))
-    noise = rng.normal(size=(n, d)) * np.exp(rng.uniform(-4, 1))
-    alpha_l = float(np.exp(rng.uniform(-2, 1)))
-    return Problem(
-        sizes=sizes,
-        L=np.exp(rng.uniform(np.log(1e-2), np.log(1e2), size=h)),
-        x=rng.normal(scale=2.0, size=d),
-        noise=noise - probs @ noise,
-        probs=probs,
-        b=int(rng.integers(1, 4)),
-        alpha_l=alpha_l,
-        alpha_u=alpha_l * float(np.exp(rng.uniform(0, 2))),
-        eta=float(np.exp(rng.uniform(-5, 0))),
-    )
-
-
-def curvature_check(make: Callable[[np.random.Generator], tuple[Problem, Direction]]):
-    """Σ_i L_i/2 ‖x_{t+1}^(i) − x_t^(i)‖² ≤ η²α_u²‖L‖_1/2 for one random minibatch."""
-
-    def check(rng: np.random.Generator) -> tuple[float, float]:
-        p, direction = make(rng)
-        g = p.sample_grads()[rng.integers(len(p.probs))]
-        moves = [np.sum(m**2) for m in p.split(update(p, direction, g))]
-        return float(p.L @ moves) / 2, p.eta**2 * p.alpha_u**2 * float(p.L.sum()) / 2
-
-    return check
-
-
-def telescope_check(rng: np.random.Generator) -> tuple[float, float]:
-    """F_{t+1} ≤ F_t − a S_t + c for t ≤ T and F_t ≥ f* imply (1/T)Σ S_t ≤ (F_1 − f*)/(Ta) + c/a."""
-    T = int(rng.integers(1, 30))
-    a, c = np.exp(rng.uniform(-3, 3, size=2))
-    s = np.exp(rng.uniform(-3, 3, size=T))
-    F = np.concatenate([[rng.normal()], -a * s + c - np.exp(rng.uniform(-8, 2, size=T))])
-    F = np.cumsum(F)
-    f_star = F.min() - float(np.exp(rng.uniform(-8, 1)))
-    return float(s.mean()), float((F[0] - f_star) / (T * a) + c / a)
+# --- expectations over the minibatch (numeric, exact enumeration) ---------------------------
 
 
 def _lars(rng: np.random.Generator) -> tuple[Problem, Direction]:
-    p = draw_problem(rng)
+    p = problems.draw_problem(rng)
     return p, lambda g: [gi / np.linalg.norm(gi) for gi in p.split(g)]
-
-
-def _split_instance(rng: np.random.Generator) -> tuple[float, float]:
-    n = int(rng.integers(1, 6))
-    grad = rng.normal(size=n) * np.exp(rng.uniform(-3, 3))
-    g = grad + rng.normal(size=n) * np.exp(rng.uniform(-5, 5))
-    u, ng = g / np.linalg.norm(g), np.linalg.norm(grad)
-    return float(-grad @ u), float(-ng + ng * np.linalg.norm(u - grad / ng))
 
 
 def _lars_parts(p: Problem) -> tuple[float, float, float]:
     """(Σ_i ‖∇_i‖, ‖σ‖_1 with σ_i² = E‖ζ^(i)‖² exact, curvature constant η²α_u²‖L‖_1/2)."""
     s1 = sum(np.linalg.norm(gi) for gi in p.split(p.grad))
-    layers = np.split(p.noise, np.cumsum(p.sizes)[:-1], axis=1)
-    sigma = [np.sqrt(p.probs @ np.sum(z**2, axis=1)) for z in layers]
-    return float(s1), float(sum(sigma)), p.eta**2 * p.alpha_u**2 * float(p.L.sum()) / 2
-
-
-def _one_step_sample(rng: np.random.Generator) -> tuple[float, float]:
-    """Before expectation: f(x_{t+1}) ≤ f(x_t) − ηα_l Σ‖∇_i‖ + 2ηα_u Σ‖g_i − ∇_i‖ + curvature."""
-    p, direction = _lars(rng)
-    g = p.sample_grads()[rng.integers(len(p.probs))]
-    s1, _, curv = _lars_parts(p)
-    dev = sum(np.linalg.norm(e) for e in p.split(g - p.grad))
-    rhs = p.f(p.x) - p.eta * p.alpha_l * s1 + 2 * p.eta * p.alpha_u * dev + curv
-    return p.f(p.x + update(p, direction, g)), rhs
+    curv = p.eta**2 * p.alpha_u**2 * float(p.L.sum()) / 2
+    return float(s1), float(p.layer_sigma().sum()), curv
 
 
 def _one_step_expected(rng: np.random.Generator) -> tuple[float, float]:
@@ -198,6 +82,125 @@ BEFORE = (au / al) * (sp.sqrt(2 * D * L1 / T) + 2 * sg / sp.sqrt(T)) / sp.sqrt(h
 BOUND = (au / al) ** 2 * (4 * D * symbols.L_avg / T + 8 * sg**2 / (T * h))
 
 
+# --- one iterate, any number of layers (sympy sums over i = 1..h) ---------------------------
+
+layer = sp.Symbol("i", integer=True, positive=True)
+coord = sp.Symbol("j", integer=True, positive=True)
+d_i = sp.Symbol("d_i", integer=True, positive=True)  # coordinates in one layer
+L_ = sp.IndexedBase("L", positive=True)  # L_i
+phi_ = sp.IndexedBase("phi", positive=True)  # φ_i
+omega_ = sp.IndexedBase("omega", **nonneg)  # φ_i = α_u/(1 + ω_i) ≤ α_u
+w_ = sp.IndexedBase("w", **nonneg)  # ‖u_i‖² of the layer's direction
+
+
+def layers(expr: sp.Expr) -> sp.Sum:
+    """Σ_{i=1}^h expr."""
+    return sp.Sum(expr, (layer, 1, h))
+
+
+def curvature_step(name: str, why: str) -> Step:
+    """Σ_i L_i‖ηφ_i u_i‖²/2 ≤ η²α_u²‖L‖_1/2 for unit directions u_i and 0 < φ_i ≤ α_u."""
+    return Step(
+        name,
+        layers(L_[layer] * eta**2 * phi_[layer] ** 2 * w_[layer] / 2),
+        CURV,
+        "<=",
+        f"{why}: ‖ηφ_i u_i‖² = η²φ_i²‖u_i‖² (homogeneity) with ‖u_i‖² = 1 (unit direction), "
+        "φ_i = α_u/(1 + ω_i) ≤ α_u and ‖L‖_1 = Σ_i L_i; termwise for every number of layers h",
+        substitutions={
+            w_[layer]: 1,
+            phi_[layer]: au / (1 + omega_[layer]),
+            L1: layers(L_[layer]),
+        },
+        uses=(HOMOGENEITY, UNIT_DIRECTION),
+    )
+
+
+grad_, dev_ = sp.IndexedBase("grad", real=True), sp.IndexedBase("Delta", real=True)
+G_norm, D_norm = sp.symbols("||grad_i|| ||Delta_i||", positive=True)
+SPLIT = Step(
+    "LARS 2: split the direction, -<grad_i, u_i> <= -norm(grad_i) + norm(grad_i) norm(Delta_i)",
+    -sp.Sum(grad_[coord] * (grad_[coord] / G_norm + dev_[coord]), (coord, 1, d_i)),
+    -G_norm + G_norm * D_norm,
+    "<=",
+    "u_i = ∇_i/‖∇_i‖ + Δ^(i), so −⟨∇_i, u_i⟩ = −‖∇_i‖ − ⟨∇_i, Δ^(i)⟩; Cauchy–Schwarz with its "
+    "sum-of-squares certificate (‖∇_i‖‖Δ^(i)‖/2) Σ_j (∇_j/‖∇_i‖ + Δ_j/‖Δ^(i)‖)², for any d_i",
+    substitutions={G_norm: norm(grad_, d_i), D_norm: norm(dev_, d_i)},
+    certificate=G_norm
+    * D_norm
+    / 2
+    * sp.Sum((grad_[coord] / G_norm + dev_[coord] / D_norm) ** 2, (coord, 1, d_i)),
+)
+
+LAYER_DESCENT = Step(
+    "LARS 3: one layer's descent term with alpha_l <= phi_i <= alpha_u",
+    -phi * c,
+    -al * n + 2 * au * e,
+    "<=",
+    "c_i ≥ n_i − q_i (step 2), q_i ≤ 2e_i (normalisation bias), α_l ≤ φ_i ≤ α_u; "
+    "summed over layers: −ηΣφ_i c_i ≤ −ηα_l S_1 + 2ηα_u Σ_i e_i",
+    substitutions={c: n - q + kappa, e: (q + mu) / 2, **SIDE},
+    uses=(SPLIT, NORMALISATION_BIAS),
+)
+
+F0, F1 = sp.symbols("F_t F_{t+1}", real=True)  # f(x_t), f(x_{t+1})
+K = sp.Symbol("K", **nonneg)  # Σ_i L_i‖x_{t+1}^(i) − x_t^(i)‖²/2
+kappa0, kappa1 = sp.symbols("kappa_0 kappa_1", **nonneg)
+c_i, n_i, e_i = sp.IndexedBase("c", real=True), *(sp.IndexedBase(x, **nonneg) for x in "ne")
+kappa_ = sp.IndexedBase("kappa", **nonneg)
+
+
+def one_step_sample_step(
+    name: str, why: str, curvature: Step, layer_step: Step, layer_bound: sp.Expr
+) -> Step:
+    """f(x_{t+1}) ≤ f(x_t) + η Σ_i layer_bound_i + η²α_u²‖L‖_1/2 for one minibatch: block
+    descent at y = x_{t+1} (y_i − x_i = −ηφ_i u_i, c_i = ⟨∇_i, u_i⟩), the curvature step and
+    −φ_i c_i ≤ layer_bound_i (the layer step) for every layer, summed over any h."""
+    return Step(
+        name,
+        F1,
+        F0 + eta * layers(layer_bound) + CURV,
+        "<=",
+        why,
+        substitutions={
+            F1: F0 - eta * layers(phi_[layer] * c_i[layer]) + K - kappa0,
+            K: CURV - kappa1,
+            c_i[layer]: (-layer_bound + kappa_[layer]) / phi_[layer],
+        },
+        uses=(BLOCK_DESCENT, curvature, layer_step),
+    )
+
+
+# telescoping: F_t = E f(x_t), S_t = E measure(x_t), r_t ≥ 0 the slack of the one-step bound
+it = sp.Symbol("t", integer=True, positive=True)
+F_, S_, r_ = (
+    sp.IndexedBase("F", real=True),
+    sp.IndexedBase("S", real=True),
+    sp.IndexedBase("r", **nonneg),
+)
+a_tel, c_tel = sp.Symbol("a", positive=True), sp.Symbol("c", **nonneg)
+f_star, f_gap_end = sp.Symbol("f*", real=True), sp.Symbol("gamma", **nonneg)
+# the one-step bound as an equation with its slack: F_{t+1} = F_t − a S_t + c − r_t
+PREMISE = sp.Eq(F_[it + 1], F_[it] - a_tel * S_[it] + c_tel - r_[it])
+
+
+def telescope_step(name: str, a: sp.Expr) -> Step:
+    """(1/T) Σ_{t=1}^T S_t ≤ (F_1 − f*)/(Ta) + c/a from :data:`PREMISE` for t = 1..T and
+    F_{T+1} = f* + γ, γ ≥ 0: sympy solves the premise for S_t, sums over a symbolic T
+    (Σ_t (F_t − F_{t+1}) telescopes to F_1 − F_{T+1}) and decides the sign."""
+    return Step(
+        name,
+        sp.Sum(S_[it], (it, 1, T)) / T,
+        (F_[1] - f_star) / (T * a_tel) + c_tel / a_tel,
+        "<=",
+        f"F_{{t+1}} = F_t − a·S_t + c − r_t with r_t ≥ 0 for t = 1..T (the one-step bound in "
+        f"expectation, a = η·{a}, c = η·noise + η²α_u²‖L‖_1/2) and "
+        "F_{T+1} = E f(x_{T+1}) ≥ f*; "
+        "the difference is (γ + Σ_t r_t)/(Ta) ≥ 0 for every T",
+        substitutions={S_[it]: sp.solve(PREMISE, S_[it])[0], F_[T + 1]: f_star + f_gap_end},
+    )
+
+
 def telescoped(a: sp.Expr, noise: sp.Expr, scale: sp.Expr = sp.S.One) -> sp.Expr:
     """scale·[Δ/(Tηa) + noise/a + ηα_u²‖L‖_1/(2a)]: the average of the measure after summing
     E f(x_{t+1}) ≤ f(x_t) − ηa·measure_t + η·noise + η²α_u²‖L‖_1/2 over t and dividing."""
@@ -210,14 +213,7 @@ def tail_steps(tag: str, a, noise, scale, before, subs=None) -> tuple[Step, ...]
     tel = telescoped(a, noise, scale)
     first, last = scale * D / (T * eta * a), scale * eta * au**2 * L1 / (2 * a)
     return (
-        Step(
-            f"{tag}: telescope the one-step bound over t = 1..T",
-            sp.Symbol("(1/T) sum_t E measure(x_t)"),
-            sp.Symbol("(f(x_1) - f*)/(T a) + c/a"),
-            "<=",
-            f"sum F_{{t+1}} ≤ F_t − a·measure_t + c, then f(x_{{T+1}}) ≥ f*; a = η·{a}",
-            numeric=telescope_check,
-        ),
+        telescope_step(f"{tag}: telescope the one-step bound over t = 1..T", a),
         Step(
             f"{tag}: divide by T eta a",
             scale * (D + T * (eta * noise + CURV)) / (T * eta * a),
@@ -286,42 +282,28 @@ def layer_sum_norm(layer_grads) -> float:
 
 
 def _n(name: str, check, lhs: str, rhs: str, why: str, rel: str = "<=") -> Step:
-    """A numerically checked vector step; lhs and rhs are display names."""
+    """A step about an expectation, checked numerically; lhs and rhs are display names."""
     return Step(name, sp.Symbol(lhs), sp.Symbol(rhs), rel, why, numeric=check)
 
 
+CURVATURE = curvature_step(
+    "LARS 1: each layer moves by eta*phi_i, curvature term <= eta^2 alpha_u^2 L_1/2",
+    "the update moves layer i by ηφ_i u_i, u_i = g_i/‖g_i‖",
+)
+
 STEPS = (
     BLOCK_DESCENT,
-    _n(
-        "LARS 1: each layer moves by eta*phi_i, curvature term <= eta^2 alpha_u^2 L_1/2",
-        curvature_check(_lars),
-        "sum_i L_i/2 (eta phi_i)^2",
-        "eta^2 alpha_u^2 L_1/2",
-        "‖ηφ_i g_i/‖g_i‖‖ = ηφ_i ≤ ηα_u; computed from the update",
-    ),
-    _n(
-        "LARS 2: split the direction, -<grad_i, u_i> <= -norm(grad_i) + norm(grad_i) norm(Delta_i)",
-        _split_instance,
-        "-<grad_i, g_i/||g_i||>",
-        "-||grad_i|| + ||grad_i|| ||Delta_i||",
-        "u_i = ∇_i/‖∇_i‖ + Δ^(i), then Cauchy-Schwarz on ⟨∇_i, Δ^(i)⟩",
-    ),
+    CURVATURE,
+    SPLIT,
     NORMALISATION_BIAS,
-    Step(
-        "LARS 3: one layer's descent term with alpha_l <= phi_i <= alpha_u",
-        -phi * c,
-        -al * n + 2 * au * e,
-        "<=",
-        "c_i ≥ n_i − q_i (step 2), q_i ≤ 2e_i (normalisation bias), α_l ≤ φ_i ≤ α_u; "
-        "summed over layers: −ηΣφ_i c_i ≤ −ηα_l S_1 + 2ηα_u Σ_i e_i",
-        substitutions={c: n - q + kappa, e: (q + mu) / 2, **SIDE},
-    ),
-    _n(
+    LAYER_DESCENT,
+    one_step_sample_step(
         "LARS 3: one-step bound for one minibatch (checked on the update)",
-        _one_step_sample,
-        "f(x_{t+1})",
-        "f(x_t) - eta alpha_l S_1 + 2 eta alpha_u sum_i ||g_i - grad_i|| + eta^2 alpha_u^2 L_1/2",
-        "steps 1-3 composed, before expectation",
+        "steps 1-3 composed, before expectation: block descent at y = x_{t+1}, the curvature "
+        "bound, and −φ_i c_i ≤ −α_l‖∇_i‖ + 2α_u‖g_i − ∇_i‖ in every layer, summed over any h",
+        CURVATURE,
+        LAYER_DESCENT,
+        -al * n_i[layer] + 2 * au * e_i[layer],
     ),
     JENSEN_MINIBATCH,
     Step(
@@ -331,6 +313,7 @@ STEPS = (
         "<=",
         "Σ_i E‖g_i − ∇_i‖ ≤ Σ_i σ_i/√b = ‖σ‖_1/√b",
         substitutions={E_dev: sg / sp.sqrt(b) - rho},
+        uses=(JENSEN_MINIBATCH,),
     ),
     _n(
         "LARS 4: one-step bound in expectation (exact over minibatches)",

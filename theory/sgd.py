@@ -23,12 +23,10 @@ ETA = 1 / symbols.L_inf
 BOUND = 2 * symbols.f_gap * symbols.L_inf / symbols.T + symbols.sigma_sq / symbols.T
 
 
-def _smoothness_instance(rng: np.random.Generator) -> tuple[float, float]:
-    """Σ_i L_i‖g_i‖² ≤ L_∞‖g‖² for random per-layer L and g."""
-    h = int(rng.integers(1, 6))
-    L = np.exp(rng.uniform(-4, 4, size=h))
-    g2 = np.exp(rng.uniform(-4, 4, size=h))
-    return float(L @ g2), float(L.max() * g2.sum())
+layer = sp.Symbol("i", integer=True, positive=True)
+L_layer = sp.IndexedBase("L", positive=True)  # L_i
+g_sq = sp.IndexedBase("q", nonnegative=True)  # ‖g_i‖²
+gap = sp.IndexedBase("delta", nonnegative=True)  # L_∞ − L_i
 
 
 def grad_sq_norm(layer_grads) -> float:
@@ -49,11 +47,12 @@ STEPS = (
     BLOCK_DESCENT,
     Step(
         "curvature term bounded by the worst layer",
-        sp.Symbol("sum_i L_i ||g_i||^2"),
-        sp.Symbol("L_infty ||g||^2"),
+        sp.Sum(L_layer[layer] * g_sq[layer], (layer, 1, symbols.h)),
+        L * sp.Sum(g_sq[layer], (layer, 1, symbols.h)),
         "<=",
-        "L_i ≤ L_∞ for every layer",
-        numeric=_smoothness_instance,
+        "L_i = L_∞ − δ_i ≤ L_∞ for every layer, and ‖g‖² = Σ_i ‖g_i‖²; the difference is "
+        "Σ_i δ_i‖g_i‖² ≥ 0 for every number of layers h",
+        substitutions={L_layer[layer]: L - gap[layer]},
     ),
     Step(
         "one-step descent in expectation at eta = 1/L_inf",
