@@ -4,15 +4,25 @@ Appendix C).
 
 At a few checkpoints of a LAMB run (the suites' base configuration, :mod:`._lb_layers`) on the
 digits MLP/CNN and the tiny BERT, :mod:`experiments.training.smoothness` estimates per layer
-(pytree leaf) i
+(pytree leaf) i, on one fixed batch,
 
-    L_i ≈ ‖∇²_ii f(x)‖₂  (power iteration on block Hessian-vector products, one fixed batch),
+    ‖H_ii‖ = ‖∇²_ii f(x)‖₂  (the diagonal-block norm: power iteration on block HVPs),
+    L_i = κ̂ p_i, p_i = max(‖H_ii‖, 1e-6 max_j ‖H_jj‖), κ̂ ≈ λ_max(D^{-1/2}∇²f(x)D^{-1/2}),
+        D = diag(p_i I)  (the block-descent constant: Lanczos on full HVPs),
     σ_i² ≈ E‖∇_i ℓ(x, s) − ∇_i f(x)‖²  (per example, from minibatch deviations),
 
-and G ≈ max_j |[∇ℓ(x, s)]_j| over per-example gradients. Per run the theorem constants take the
-maximum over checkpoints: L_avg = ‖L‖_1/h, L_∞ = max_i L_i, ‖σ‖_1, ‖σ‖², r_L = L_∞/L_avg. These
-are *local* estimates at the points visited (lower bounds on the global constants of
-Assumptions 2-4), so every statement here is about the local geometry along the run.
+and G ≈ max_j |[∇ℓ(x, s)]_j| over per-example gradients. The proofs need the block descent
+inequality f(y) ≤ f(x) + ⟨∇f(x), y − x⟩ + Σ_i (L_i/2)‖y_i − x_i‖², i.e. diag(L_i I) ⪰ ∇²f;
+κ̂ p is the smallest multiple of the diagonal-block profile that gives it at the checkpoint,
+while the diagonal-block norms alone need not (a cross-coupled f has ∇²f ⋬ diag(‖H_ii‖)). So the
+theorems get L_i = κ̂ p_i (table column ``L``); ‖H_ii‖ is reported beside it (``L_diag_block``)
+and its bounds are labelled ``*_diag_block``, a comparison that no theorem covers. Per run the
+constants take the maximum over checkpoints per layer: L_avg = ‖L‖_1/h, L_∞ = max_i L_i, ‖σ‖_1,
+‖σ‖², r_L = L_∞/L_avg. These are *local* estimates at the points visited (a certificate of
+diag(L) ⪰ ∇²f there, up to the Lanczos estimate from below; lower bounds on the global constants
+of Assumptions 2-4), so every statement here is about the local geometry along the run. Since
+L = κ̂ p at one checkpoint, r_L equals the profile's there; the maximum over checkpoints, whose κ̂
+differ, is what can move it.
 
 The bounds (``theory.THEOREMS[name].evaluate``) get those constants with f_gap = f(x_1), the
 run's initial held-out loss: an upper bound on f(x_1) − f* since cross-entropy has f* ≥ 0; the
@@ -25,7 +35,8 @@ range φ = identity, the practical choice, spans).
 SGD's bound pays 2ΔL_∞/T + ‖σ‖²/T; LARS's a²(4ΔL_avg/T + 8‖σ‖_1²/(Th)). Each layer-wise bound
 also bounds its own (weaker) criterion, which SGD's bound bounds too, so ratio_to_sgd < 1 means
 the layer-wise certificate is the stronger (``theory.comparisons``, criterion "native"); the
-crossover r_L* solves ratio = 1 (``winning_region``), 2a² when the noise is negligible.
+crossover r_L* solves ratio = 1 (``winning_region``), 2a² when the noise is negligible. Both
+bounds use the same L vector (SGD's L_∞ is its max), as the theorems compare them.
 
 The LAMB runs are trained with :func:`experiments.training.train_many` directly (the measurement
 needs their parameters at checkpoints, which ``_training.run_configs`` does not keep); the whole
@@ -33,8 +44,9 @@ measurement of a net (training + profiles) is one ``ctx.cache`` entry, so a reru
 configs equal ``lb_trust_ratios``' LAMB runs up to logging switches, so in one process the
 compiled training step is shared.
 
-Tables: ``lb_smoothness`` (net × seed × step × layer) and ``lb_smoothness_bounds`` (net × seed ×
-φ setting × theorem).
+Tables: ``lb_smoothness`` (net × seed × step × layer: ``L``, ``L_diag_block``, ``kappa``, …) and
+``lb_smoothness_bounds`` (net × seed × φ setting × theorem: the block-descent bound and its
+``*_diag_block`` twin).
 """
 
 from __future__ import annotations
@@ -59,24 +71,28 @@ from lamb_ref.tree import leaf_names
 from theory import THEOREMS, comparisons
 
 FIGURE = "lb_smoothness"
-VERSION = 1  # bump when the measurement changes (enters the cache key)
+VERSION = 2  # bump when the measurement changes (enters the cache key); 2: block descent
 THEOREM_ORDER = ("sgd", "lars", "lamb_beta2_zero", "lamb_beta2_pos")
 LAYERWISE = ("lars", "lamb_beta2_zero")  # the bounds that pay L_avg instead of L_∞
 BETA2 = 0.999  # the paper's β2 (Section 4 setup)
-# L_i of a leaf whose loss is flat in it (a key bias: softmax is shift-invariant) is 0 up to
+# ‖H_ii‖ of a leaf whose loss is flat in it (a key bias: softmax is shift-invariant) is 0 up to
 # rounding (~1e-14); the theorems need L_i > 0, so L_i is floored at this fraction of L_∞ — it
-# changes L_avg by < h·1e-9 relative.
+# changes L_avg by < h·1e-9 relative. (The block-descent L_i = κ̂ p_i already have p_i >= 1e-6
+# max_j p_j, smoothness.PROFILE_FLOOR_REL, so there it binds only if κ̂ <= 0.)
 L_FLOOR_REL = 1e-9
 G_EXAMPLES = 32  # per-example gradients per checkpoint for G
 
 
-# The profiles' sizes: networks and measurement sizes (power-iteration steps, the Hessian
-# batch's multiplier, noise batches, reference batches and their size, checkpoints per run), and
-# the shared base configuration's (_lb_layers.GRID).
+# The profiles' sizes: networks and measurement sizes (power-iteration steps; Lanczos steps for
+# κ̂, one full HVP each: 20 leave the top Ritz value within 0.3% of 40 steps' on the default runs
+# at about the power iteration's cost on the BERT; the Hessian batch's multiplier, noise batches,
+# reference batches and their size, checkpoints per run), and the shared base configuration's
+# (_lb_layers.GRID).
 GRID = _lb_layers.grid_with(
     smoke={
         "nets": ("digits/mlp",),
         "iters": 5,
+        "lanczos_steps": 10,
         "hessian_batch_factor": 1,
         "noise_batches": 4,
         "reference_batches": 2,
@@ -86,6 +102,7 @@ GRID = _lb_layers.grid_with(
     default={
         "nets": _lb_layers.NETS,
         "iters": 10,
+        "lanczos_steps": 20,
         "hessian_batch_factor": 1,
         "noise_batches": 8,
         "reference_batches": 4,
@@ -95,6 +112,7 @@ GRID = _lb_layers.grid_with(
     full={
         "nets": _lb_layers.NETS,
         "iters": 30,
+        "lanczos_steps": 40,
         "hessian_batch_factor": 4,
         "noise_batches": 16,
         "reference_batches": 8,
@@ -109,11 +127,12 @@ def nets(ctx: Context) -> tuple[str, ...]:
 
 
 def settings(ctx: Context, net: str) -> dict:
-    """Measurement sizes: power-iteration steps, batches, checkpoints per run."""
+    """Measurement sizes: power-iteration and Lanczos steps, batches, checkpoints per run."""
     bert = net == "mlm/bert"
     g = ctx.sizes(GRID)
     return {
         "iters": g.iters,
+        "lanczos_steps": g.lanczos_steps,
         "hessian_batch": (32 if bert else 256) * g.hessian_batch_factor,
         "noise_batch": 32,
         "noise_batches": g.noise_batches,
@@ -149,9 +168,9 @@ def _max_abs_example_grad(task: tasks.Task):
 
 def _checkpoint_rows(config, params, step: int, s: dict, where) -> tuple[list[dict], float]:
     seed = config.seed
-    L = smoothness.task_layer_smoothness(
-        config, params, batch_size=s["hessian_batch"], iters=s["iters"], seed=seed,
-        cache_dir=where,
+    bd = smoothness.task_block_descent(
+        config, params, batch_size=s["hessian_batch"], iters=s["iters"],
+        lanczos_steps=s["lanczos_steps"], seed=seed, cache_dir=where,
     )  # fmt: skip
     noise = smoothness.layer_noise(
         config, params, batch_size=s["noise_batch"], n_batches=s["noise_batches"],
@@ -171,8 +190,10 @@ def _checkpoint_rows(config, params, step: int, s: dict, where) -> tuple[list[di
     for name, x, ad in zip(names, jax.tree.leaves(params), adapted, strict=True):
         rows.append(
             {"step": step, "layer": name, "size": int(np.size(x)), "adapted": bool(ad),
-             "weight_norm": float(np.linalg.norm(np.asarray(x, np.float64))), "L": float(L[name]),
-             **noise[name]}
+             "weight_norm": float(np.linalg.norm(np.asarray(x, np.float64))),
+             "L": bd.L[name], "L_diag_block": bd.diag_block[name], "kappa": bd.kappa,
+             "kappa_lanczos": bd.kappa_lanczos, "kappa_block": bd.kappa_block,
+             "lanczos_residual": bd.lanczos_residual, **noise[name]}
         )  # fmt: skip
     return rows, g_max
 
@@ -213,12 +234,25 @@ def _crossover(method: str, consts: dict, alpha_l: float, alpha_u: float) -> flo
 
 
 def bounds_table(profile: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
-    """One row per (net, seed, φ setting, theorem): constants, bound, ratio to SGD, crossover."""
+    """One row per (net, seed, φ setting, theorem): constants, bound, ratio to SGD, crossover.
+
+    The main columns use the profile's ``L`` (the block-descent constants, which the theorems
+    can use). The ``*_diag_block`` columns (``L_avg``, ``L_inf``, ``r_L``, ``bound``,
+    ``sgd_bound``, ``ratio_to_sgd``) redo them with ``L_diag_block`` (‖H_ii‖, which need not
+    satisfy the block descent inequality): a comparison, NaN for a profile without that column.
+    ``kappa_min``/``kappa_max``: κ̂ over the run's checkpoints (NaN without ``kappa``).
+    """
     rows = []
     for m in meta.to_dict(orient="records"):
         prof = profile[(profile["net"] == m["net"]) & (profile["seed"] == m["seed"])]
         tc, summary = smoothness.theory_constants(prof), smoothness.constants_summary(prof)
-        L = np.maximum(np.asarray(tc["L"], float), L_FLOOR_REL * summary["L_inf"])
+        L = _floored(tc["L"])
+        diag = (
+            _floored(_per_layer_max(prof, "L_diag_block", summary["layers"]))
+            if "L_diag_block" in prof
+            else None
+        )
+        kappa = prof["kappa"].astype(float) if "kappa" in prof else pd.Series([math.nan])
         sigma = np.asarray(tc["sigma"], float)
         sizes = prof.groupby("layer", sort=False)["size"].first().loc[summary["layers"]].to_numpy()
         coord = np.repeat(sigma / np.sqrt(sizes), sizes)  # σ̃_j = σ_i/√d_i inside layer i
@@ -226,7 +260,6 @@ def bounds_table(profile: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
         phis = {"constant": (1.0, 1.0), "identity_range": (norms[norms > 0].min(), norms.max())}
         consts = {
             "f_gap": m["f_gap"],
-            "L": L.tolist(),
             "sigma": sigma.tolist(),
             "sigma_coord": coord.tolist(),
             "G": m["G"],
@@ -234,25 +267,53 @@ def bounds_table(profile: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
             "beta2": BETA2,
         }
         for phi, (lo, hi) in phis.items():
-            c = {**consts, "alpha_l": lo, "alpha_u": hi}
+            c = {**consts, "L": L.tolist(), "alpha_l": lo, "alpha_u": hi}
+            cd = None if diag is None else {**c, "L": diag.tolist()}
             sgd = THEOREMS["sgd"].evaluate(**c)
+            sgd_diag = math.nan if cd is None else THEOREMS["sgd"].evaluate(**cd)
             for thm in THEOREM_ORDER:
                 bound = THEOREMS[thm].evaluate(**c)
+                bound_diag = math.nan if cd is None else THEOREMS[thm].evaluate(**cd)
                 cross = _crossover(thm, c, lo, hi) if thm in LAYERWISE else math.nan
                 rows.append(
                     {"net": m["net"], "seed": m["seed"], "phi": phi, "theorem": thm, "T": m["T"],
-                     "h": tc["h"], "d": tc["d"], "f_gap": m["f_gap"], "L_avg": float(L.mean()),
-                     "L_inf": float(L.max()), "L_1": float(L.sum()),
-                     "r_L": float(L.max() / L.mean()), "sigma_1": float(sigma.sum()),
+                     "h": tc["h"], "d": tc["d"], "f_gap": m["f_gap"],
+                     **_l_stats(L), "sigma_1": float(sigma.sum()),
                      "sigma_sq": float(sigma @ sigma), "tilde_sigma_1": float(coord.sum()),
                      "G": m["G"], "alpha_l": lo, "alpha_u": hi, "beta2": BETA2, "bound": bound,
                      "sgd_bound": sgd, "ratio_to_sgd": bound / sgd, "r_L_crossover": cross,
                      "r_L_crossover_noiseless": 2 * (hi / lo) ** 2 if thm in LAYERWISE
                      else math.nan,
+                     "kappa_min": float(kappa.min()), "kappa_max": float(kappa.max()),
+                     **{f"{k}{DIAG}": v for k, v in _l_stats(diag).items() if k != "L_1"},
+                     f"bound{DIAG}": bound_diag, f"sgd_bound{DIAG}": sgd_diag,
+                     f"ratio_to_sgd{DIAG}": bound_diag / sgd_diag,
                      "final_eval_loss": m["final_eval_loss"],
                      "final_eval_accuracy": m["final_eval_accuracy"]}
                 )  # fmt: skip
     return pd.DataFrame(rows)
+
+
+DIAG = "_diag_block"  # suffix of the bounds table's columns computed from ‖H_ii‖ instead of L_i
+
+
+def _per_layer_max(prof: pd.DataFrame, column: str, layers: list[str]) -> list[float]:
+    """max over checkpoints per layer, in ``layers``' order (theory_constants' order)."""
+    return prof.groupby("layer", sort=False)[column].max().loc[layers].astype(float).tolist()
+
+
+def _floored(L) -> np.ndarray:
+    """L_i floored at L_FLOOR_REL · L_∞ (the theorems need L_i > 0)."""
+    L = np.asarray(L, float)
+    return np.maximum(L, L_FLOOR_REL * L.max())
+
+
+def _l_stats(L: np.ndarray | None) -> dict[str, float]:
+    """L_avg, L_inf, L_1, r_L of a per-layer vector (NaN for None)."""
+    if L is None:
+        return dict.fromkeys(("L_avg", "L_inf", "L_1", "r_L"), math.nan)
+    return {"L_avg": float(L.mean()), "L_inf": float(L.max()), "L_1": float(L.sum()),
+            "r_L": float(L.max() / L.mean())}  # fmt: skip
 
 
 def run(ctx: Context) -> dict[str, pd.DataFrame]:
@@ -292,8 +353,10 @@ HETEROGENEITY_SPEC = ClaimSpec(
     "heterogeneous enough that L_∞/L_avg exceeds the curvature-term crossover 2(α_u/α_l)² (= 2 "
     "for constant φ) where the layer-wise bounds' 4a²ΔL_avg/T beats SGD's 2ΔL_∞/T",
     table="lb_smoothness_bounds",
-    metric="per net, φ constant, LARS rows: mean over profiled seeds of r_L = L_∞/L_avg (local "
-    "L_i, floored at 1e-9 L_∞) and of the noiseless crossover 2(α_u/α_l)²",
+    metric="per net, φ constant, LARS rows: mean over profiled seeds of r_L = L_∞/L_avg of the "
+    "block-descent constants L_i = κ̂ p_i (local, max over checkpoints, floored at 1e-9 L_∞; "
+    "since version 2, before which the diagonal-block norms ‖H_ii‖ were used) and of the "
+    "noiseless crossover 2(α_u/α_l)²",
     rule="a net counts when mean r_L > mean crossover; reproduced if every net counts, "
     "partially if some do",
     threshold_reason="no tuned threshold: the crossover 2(α_u/α_l)² is where the bounds' "
@@ -306,12 +369,13 @@ HETEROGENEITY_SPEC = ClaimSpec(
 FAVOUR_SPEC = ClaimSpec(
     claim_id="lb_smoothness_bounds_favour_layerwise",
     source="Theorems 1-3 (Section 3: L_avg vs L_∞)",
-    statement="With the measured L_i and σ_i (noise included) the LARS and LAMB (β2 = 0) bounds "
-    "are smaller than SGD's on real networks (φ constant, the most favourable α_u/α_l), i.e. "
-    "real networks sit in the regime where the theorems favour layer-wise methods",
+    statement="With the measured block-descent L_i and σ_i (noise included) the LARS and LAMB "
+    "(β2 = 0) bounds are smaller than SGD's on real networks (φ constant, the most favourable "
+    "α_u/α_l), i.e. real networks sit in the regime where the theorems favour layer-wise methods",
     table="lb_smoothness_bounds",
     metric="per (net, method ∈ LARS, LAMB β2 = 0), φ constant: mean over profiled seeds of "
-    "bound / SGD's bound with the measured constants",
+    "bound / SGD's bound with the measured constants, L_i the block-descent constants κ̂ p_i "
+    "(since version 2, before which the diagonal-block norms ‖H_ii‖ were used)",
     rule="a (net, method) counts when its mean ratio < 1; reproduced if every one does, "
     "partially if some do",
     threshold_reason="1 is the statement itself (the layer-wise bound smaller than SGD's)",
@@ -341,6 +405,14 @@ def _below_sgd(rows: pd.DataFrame) -> tuple[int, int]:
     return int(n_win), n_pair
 
 
+def _diag_note(rows: pd.DataFrame, column: str, what: str) -> str:
+    """The diagonal-block twin of ``column`` for the evidence ('' when the table lacks it)."""
+    col = f"{column}{DIAG}"
+    if col not in rows or not rows[col].notna().any():
+        return ""
+    return f" [diagonal blocks ‖H_ii‖, no theorem's constants: {what} = {_ms(rows[col])}]"
+
+
 def claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
     """From ``lb_smoothness_bounds``: is r_L above the crossovers on each net (φ constant)?"""
     df = tables.get("lb_smoothness_bounds", pd.DataFrame())
@@ -353,20 +425,24 @@ def claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
             f"{net}: r_L = {_ms(lars['r_L'])}, h = {int(lars['h'].iloc[0])} "
             f"(L_∞ = {_ms(lars['L_inf'])}, L_avg = {_ms(lars['L_avg'])}) vs crossover "
             f"{lars['r_L_crossover_noiseless'].mean():g}"
-        )
+            + _diag_note(lars, "r_L", "r_L")
+            + (f"; κ̂ over checkpoints {lars['kappa_min'].min():.3g}-{lars['kappa_max'].max():.3g}"
+               if "kappa_max" in lars else "")
+        )  # fmt: skip
         for thm, t in g.groupby("theorem"):
             i = ident[(ident["net"] == net) & (ident["theorem"] == thm)]["ratio_to_sgd"]
             bound_parts.append(
                 f"{net} {thm}: bound/SGD = {_ms(t['ratio_to_sgd'])}, r_L* = "
                 f"{_ms(t['r_L_crossover'])} (with φ = identity's α range: "
-                f"{i.mean():.3g})"
+                f"{i.mean():.3g})" + _diag_note(t, "ratio_to_sgd", "bound/SGD")
             )
     n_het, n_net = _above_crossover(const)
     n_win, n_pair = _below_sgd(const)
     c_het, c_net = _above_crossover(ident)
     c_win, c_pair = _below_sgd(ident)
     scope = (
-        "local estimates at LAMB checkpoints (power iteration on one batch; lower bounds on the "
+        "block-descent constants L_i = κ̂ p_i at LAMB checkpoints (p_i = ‖H_ii‖ by power "
+        "iteration, κ̂ by Lanczos, one batch: diag(L) ⪰ ∇²f there; lower bounds on the "
         "global L_i); f_gap = initial loss (f* ≥ 0); mean ± std over profiled seeds; "
         "table lb_smoothness_bounds (per layer: lb_smoothness)"
     )
