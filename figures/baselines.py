@@ -1,8 +1,11 @@
-"""Baselines: the common criterion E‖∇f(x_a)‖² against the step size η for every optimizer
-tuned over the same grid (equal budgets), with the tuned and the theorem-prescribed points marked.
+"""Baselines like for like: every method's metrics at its tuned η, in matched-momentum arms with a
+constant and a cosine-decayed step size, side by side.
 
 The synthetic-problem counterpart of the paper's fair-comparison protocol (Section 4 and Appendix
-G: every optimizer tuned over a learning-rate grid); one panel per instance.
+G: every optimizer tuned over a learning-rate grid). One row of panels per (instance, batch size);
+the columns are the metrics (f - f*, the primary one the η is tuned for; E‖∇f(x_a)‖²; steps to
+ε); in each panel one group of bars per (β1, schedule) arm with SGD (momentum SGD at β1 = 0.9),
+LARS, LAMB and Adam (β1 = 0: RMSProp-like).
 """
 
 from __future__ import annotations
@@ -11,96 +14,108 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from figures import style
 from figures._tables import require
 
 NAME = "baselines"
-TABLE = "baselines_grid"
-EXTRA = {"tuned": "baselines"}
-TITLE = "Baselines: criterion vs step size, equal tuning budgets"
+TABLE = "baselines"
+EXTRA: dict[str, str] = {}
+TITLE = "Baselines like for like: equal η grids, matched β1, same schedule"
 CAPTION = (
-    "E‖∇f(x_a)‖² (95% CI band) against the step size η for each optimizer over the same η grid, "
-    "log-log, one panel per instance; stars mark each optimizer's tuned η, diamonds the "
-    "theorems' prescribed η."
+    "Each method at its η tuned for f - f* (one grid for all), per instance and batch size "
+    "(rows) and metric (columns): final f - f* with its 95% CI, E‖∇f(x_a)‖² and the steps to "
+    "reach f - f* ≤ ε (ε = 10⁻³ of the initial gap; × where not reached within T), for the "
+    "arms β1 = 0 and β1 = 0.9, each with a constant and a cosine-decayed step size (log y for "
+    "f - f* and E‖∇f(x_a)‖²)."
 )
 COLUMNS = (
     "instance",
-    "optimizer",
-    "eta_rule",
+    "batch_size",
+    "method",
+    "beta1",
+    "schedule",
     "eta",
+    "f_gap",
+    "f_gap_ci_low",
+    "f_gap_ci_high",
     "grad_sq",
-    "grad_sq_ci_low",
-    "grad_sq_ci_high",
+    "steps_to_eps",
 )
-TUNED_COLUMNS = ("instance", "optimizer", "eta_rule", "eta", "grad_sq")
-ORDER = ("sgd", "momentum", "adam", "lars", "lamb_beta2_pos", "lamb_beta2_zero")
+METHODS = ("sgd", "lars", "lamb", "adam")
+METHOD_LABEL = {"sgd": "SGD (momentum at β1 = 0.9)", "adam": "Adam (RMSProp-like at β1 = 0)"}
+METRICS = (
+    ("f_gap", "final f − f*"),
+    ("grad_sq", style.CRITERION["sgd"]),
+    ("steps_to_eps", "steps to f − f* ≤ ε"),
+)
+WIDTH = 0.2
 
 
-def _finite(g: pd.DataFrame) -> pd.DataFrame:
-    y = pd.to_numeric(g["grad_sq"], errors="coerce")
-    ok = np.isfinite(y) & (y > 0)
-    if "diverged" in g:
-        ok &= ~style.as_bool(g["diverged"])
-    return g[ok]
+def _arms(table: pd.DataFrame) -> list[tuple[float, str]]:
+    pairs = table[["beta1", "schedule"]].drop_duplicates()
+    return sorted((float(b), str(s)) for b, s in pairs.itertuples(index=False))
 
 
-def _panel(ax, instance: str, grid: pd.DataFrame, tuned: pd.DataFrame) -> list:
-    opts = sorted(grid["optimizer"].astype(str).unique(), key=_rank)
-    for opt in opts:
-        g = _finite(grid[grid["optimizer"].astype(str) == opt])
-        c = style.color(opt)
-        style.measured(
-            ax,
-            g["eta"],
-            g["grad_sq"],
-            g["grad_sq_ci_low"],
-            g["grad_sq_ci_high"],
-            color=c,
-            marker=".",
-            label=style.label(opt),
-        )
-        t = tuned[tuned["optimizer"].astype(str) == opt]
-        rule = t["eta_rule"].astype(str)
-        for prefix, mk, size in (("tuned", "*", 13), ("prescribed", "D", 7)):
-            p = _finite(t[rule.str.startswith(prefix)])
-            ax.plot(p["eta"], p["grad_sq"], mk, color=c, markersize=size, markeredgecolor="k")
-    style.log_axes(ax)
-    ax.set_title(instance)
-    ax.set_xlabel("step size η")
-    ax.set_ylabel(style.CRITERION["sgd"] + " (b = T)")
-    return ax.get_legend_handles_labels()[0]
-
-
-def _rank(name: str) -> tuple[int, str]:
-    key = style.canonical(name)
-    return (ORDER.index(key) if key in ORDER else len(ORDER), name)
+def _bars(ax, rows: pd.DataFrame, metric: str, arms, T: float) -> None:
+    for k, method in enumerate(METHODS):
+        m = rows[rows["method"].astype(str) == method]
+        xs, ys, lo, hi = [], [], [], []
+        for j, (beta1, schedule) in enumerate(arms):
+            r = m[(m["beta1"].astype(float) == beta1) & (m["schedule"].astype(str) == schedule)]
+            if not len(r):
+                continue
+            x = j + (k - (len(METHODS) - 1) / 2) * WIDTH
+            y = float(r[metric].iloc[0])
+            if not np.isfinite(y):  # never reached ε (or diverged): a cross at the horizon
+                ax.plot(x, T, "x", color=style.color(method), markersize=7, mew=1.6)
+                continue
+            xs.append(x), ys.append(y)
+            if metric == "f_gap":
+                lo.append(y - float(r["f_gap_ci_low"].iloc[0]))
+                hi.append(float(r["f_gap_ci_high"].iloc[0]) - y)
+        if xs:
+            err = np.clip([lo, hi], 0, None) if lo else None
+            kw = {"yerr": err, "capsize": 2, "error_kw": {"linewidth": 0.8}}
+            ax.bar(xs, ys, WIDTH, color=style.color(method), **kw)
+    if metric == "steps_to_eps":  # counts up to T: linear, with room for the crosses at T
+        ax.set_ylim(0, 1.08 * T if np.isfinite(T) else None)
+    else:
+        ax.set_yscale("log")
+    ax.set_xticks(range(len(arms)))
+    ax.set_xticklabels([f"β1={b:g}\n{s}" for b, s in arms])
 
 
 @style.styled
-def make(table: pd.DataFrame, tuned: pd.DataFrame) -> Figure:
-    """Draw the baselines figure from ``baselines_grid`` and the tuned/prescribed ``baselines``."""
+def make(table: pd.DataFrame) -> Figure:
+    """Draw the baselines figure from the tuned ``baselines`` table (one row per instance,
+    batch size, method, β1 and schedule)."""
     require(table, COLUMNS, figure=NAME, table_name=TABLE)
-    require(tuned, TUNED_COLUMNS, figure=NAME, table_name=EXTRA["tuned"])
-    grid = table[table["eta_rule"].astype(str) == "grid"]
-    instances = style.order(grid["instance"].unique(), ())
-    fig, axes = style.panels(len(instances))
-    if not instances:
+    pairs = zip(table["instance"].astype(str), table["batch_size"].astype(int), strict=True)
+    cells = list(dict.fromkeys(pairs))
+    ncols = len(METRICS)
+    fig, axes = style.panels(max(len(cells), 1) * ncols, ncols=ncols)
+    if not cells:
         style.no_data(axes[0])
-    handles: dict[str, object] = {}
-    for ax, inst in zip(axes, instances, strict=False):
-        ax_grid = grid[grid["instance"].astype(str) == inst]
-        ax_tuned = tuned[tuned["instance"].astype(str) == inst]
-        for h in _panel(ax, inst, ax_grid, ax_tuned):
-            handles.setdefault(h.get_label(), h)
-    markers = [
-        Line2D([], [], color="0.4", marker="*", markersize=11, linestyle="", label="tuned η"),
-        Line2D([], [], color="0.4", marker="D", linestyle="", label="prescribed η (theorem)"),
+    arms = _arms(table)
+    for i, (inst, b) in enumerate(cells):
+        rows = table[(table["instance"].astype(str) == inst) & (table["batch_size"] == b)]
+        T = float(rows["T"].iloc[0]) if "T" in rows else np.nan
+        noise = "b = T" if b == T else f"b = {b}"
+        for j, (metric, what) in enumerate(METRICS):
+            ax = axes[i * ncols + j]
+            _bars(ax, rows, metric, arms, T)
+            ax.set_title(f"{inst}, {noise}", fontsize=9)
+            ax.set_ylabel(what + (" (at tuned η)" if j else " (tuned η)"))
+    handles = [
+        Patch(color=style.color(m), label=METHOD_LABEL.get(m, style.label(m))) for m in METHODS
     ]
-    # one legend for all panels: every instance runs the same optimizers
-    style.legend_below(fig, [*handles.values(), *markers], ncol=4)
-    if "T" in grid and len(grid):
-        fig.suptitle(f"{TITLE} (T = b = {grid['T'].iloc[0]})")
-    else:
-        fig.suptitle(TITLE)
+    handles.append(
+        Line2D([], [], color="0.3", marker="x", linestyle="", mew=1.6, label="ε not reached in T")
+    )
+    if cells:
+        style.legend_below(fig, handles, ncol=len(handles))
+    T = table["T"].iloc[0] if "T" in table and len(table) else None
+    fig.suptitle(TITLE + (f" (T = {T})" if T is not None else ""))
     return fig

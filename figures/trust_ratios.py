@@ -3,7 +3,8 @@
 
 The synthetic-problem counterpart of the paper's appendix trust-ratio figures (Appendix
 H): the ratios φ(‖x_t^(i)‖)/‖r_t^(i)‖ differ across layers (whose curvature L_i
-differs) and drift during training.
+differs) and drift during training. Descriptive: the synthetic spread is set by the instance
+(φ clipped, equal layers), so no claim is judged on it (docs/validation.md, "Method comparisons").
 """
 
 from __future__ import annotations

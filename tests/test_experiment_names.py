@@ -15,10 +15,15 @@ def test_every_declared_figure_exists_and_every_figure_is_declared():
     assert declared == set(figures.FIGURES)
 
 
+# Experiments kept for a figure only, their claim retired with the reason in docs/validation.md
+# ("Method comparisons"): the synthetic trust-ratio spread is fixed by the instance.
+DESCRIPTIVE = {"trust_ratios"}
+
+
 def test_experiments_declare_tables_and_claims():
     for name, exp in EXPERIMENTS.items():
         assert exp.tables, f"{name} declares no tables"
-        assert exp.claim_specs, f"{name} declares no claims"
+        assert bool(exp.claim_specs) != (name in DESCRIPTIVE), f"{name}: claims or DESCRIPTIVE"
         for spec in exp.claim_specs:
             assert spec.figure in ("", exp.figure) or spec.figure in figures.FIGURES, spec
 

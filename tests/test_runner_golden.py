@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from experiments.validation import runner
-from experiments.validation.optimizers import OptimizerSpec
+from experiments.validation.optimizers import OptimizerSpec, with_decay
 from experiments.validation.runner import simulate_instances, simulate_many
 from experiments.validation.spec import InstanceSpec, build
 from scripts.make_runner_golden import OPTIMIZERS
@@ -158,8 +158,9 @@ def test_one_call_refuses_two_structures():
 
 
 def test_a_suite_compiles_one_program_per_structure():
-    """heterogeneity (smoke): 2 instances × 3 theorems are 6 validations but 3 structures
-    (one per optimizer; L and φ differ between the instances), hence 3 compiled programs; the
+    """heterogeneity (smoke): 7 instances (2 families × own and uniform-curvature L, the cosine
+    control shared) × 3 theorems are 21 validations but 6 structures (one per family and
+    optimizer; L, x_1 and φ differ between the instances), hence 6 compiled programs; the
     runner with compiled-in constants compiled one per validation."""
     from experiments.reproduction import registry
     from experiments.reproduction.suites import heterogeneity
@@ -168,9 +169,10 @@ def test_a_suite_compiles_one_program_per_structure():
     ctx = registry.Context("smoke")
     tables = registry.EXPERIMENTS["heterogeneity"].run(ctx)
     n_validations = len(tables["theorem_validation"])
-    assert n_validations == len(ctx.sizes(heterogeneity.GRID).ratios) * 3 == 6
+    n_instances = len(heterogeneity._specs(ctx.sizes(heterogeneity.GRID))[1])
+    assert n_validations == n_instances * 3 == 21
     programs = sum(entry[1]._cache_size() for entry in runner._COMPILED.values())
-    assert len(runner._COMPILED) == programs == 3
+    assert len(runner._COMPILED) == programs == len(heterogeneity.FAMILIES) * 3 == 6
 
 
 def test_start_validate_collects_in_float64_outside_an_x64_scope():
@@ -184,3 +186,74 @@ def test_start_validate_collects_in_float64_outside_an_x64_scope():
         got = start_validate(built, "lars", [4], 2)()
     assert got["f_gap"].tolist() == want["f_gap"].tolist()
     assert got["bound"].tolist() == want["bound"].tolist()
+
+
+# -- step-size schedules and traces over several settings (the baselines suite) ----------------
+
+
+def _lars(spec: InstanceSpec, b1: float = 0.9) -> OptimizerSpec:
+    return OptimizerSpec("lars", (("b1", b1), ("phi", spec.phi)))
+
+
+def test_decay_zero_is_the_constant_step_and_decay_one_is_the_cosine_schedule():
+    """w = 0 reproduces the spec without a schedule to RUNNER_GOLDEN_REL; w = 1 is the cosine
+    η_t = η·½(1 + cos(πt/T)), checked against SGD on a noise-free quadratic where the iterates
+    are x_{t+1} = (1 - η_t c) x_t in closed form; the control: w = 1 differs from w = 0."""
+    spec = _spec(0, noise="gaussian")
+    built = build(spec)
+    key = [jax.random.key(11)]
+    plain = simulate_many(built, _lars(spec), [12], [12], [[0.1, 0.3]], 3, key)[0]
+    flat = simulate_many(built, with_decay(_lars(spec), 0.0), [12], [12], [[0.1, 0.3]], 3, key)[0]
+    cosine = simulate_many(built, with_decay(_lars(spec), 1.0), [12], [12], [[0.1, 0.3]], 3, key)
+    for name in plain.mean:
+        _close(flat.mean[name], plain.mean[name], f"decay 0 mean[{name}]")
+    _close(flat.final_f, plain.final_f, "decay 0 final_f")
+    assert not np.allclose(cosine[0].final_f, plain.final_f)
+
+    quad = InstanceSpec(
+        family="noisy_quadratic", layer_sizes=(2,), L=(2.0,), sigma=(0.0,), noise="none",
+        x1=((1.0, -1.0),), options=(("condition", 1.0),), name="q",
+    )  # fmt: skip
+    T, eta = 7, 0.3
+    sgd = with_decay(OptimizerSpec("sgd"), 1.0)
+    got = simulate_many(build(quad), sgd, [T], [T], [[eta]], 1, [jax.random.key(0)])[0]
+    t = np.arange(T)
+    factors = 1 - eta * 0.5 * (1 + np.cos(np.pi * t / T)) * 2.0
+    want = 0.5 * 2.0 * 2 * np.prod(factors) ** 2  # f = ½ Σ c x², c = 2, x = ±Π factors
+    _close(got.final_f, [[want]], "cosine schedule final_f")
+
+
+def test_schedules_share_one_program_and_only_the_decay_is_traced():
+    runner.clear_cache()
+    spec = _spec(1, noise="gaussian")
+    a, b = with_decay(_lars(spec), 0.0), with_decay(_lars(spec), 1.0)
+    assert a.structure == b.structure != _lars(spec).structure
+    assert a.numbers()["decay"] == 0.0 and "decay" not in _lars(spec).numbers()
+    bt = build(spec)
+    simulate_instances(
+        [bt, bt], [a, b], [0, 1], [6, 6], [6, 1], [[0.1], [0.1]], 2, [jax.random.key(0)] * 2
+    )
+    assert len(runner._COMPILED) == 1
+    with pytest.raises(ValueError, match=r"decay=2"):
+        with_decay(_lars(spec), 2.0)
+
+
+def test_traces_of_several_settings_equal_each_traced_alone():
+    """trace_every with several settings of one T: each setting's trace is its own alone; the
+    control: settings with different T's are refused."""
+    spec = _spec(2, noise="gaussian")
+    bt = build(spec)
+    opts = [with_decay(_lars(spec), 0.0), with_decay(_lars(spec), 1.0)]
+    keys = [jax.random.key(3), jax.random.key(4)]
+    together = simulate_instances(
+        [bt, bt], opts, [0, 1], [8, 8], [8, 2], [[0.1, 0.2], [0.1, 0.2]], 2, keys, trace_every=2
+    )
+    for k, (opt, b) in enumerate(zip(opts, (8, 2), strict=True)):
+        alone = simulate_many(bt, opt, [8], [b], [[0.1, 0.2]], 2, [keys[k]], trace_every=2)[0]
+        assert together[k].trace_t.tolist() == alone.trace_t.tolist() == [1, 3, 5, 7]
+        for name in alone.trace:
+            _close(together[k].trace[name], alone.trace[name], f"setting {k} trace[{name}]")
+    with pytest.raises(ValueError, match=r"one T for every setting"):
+        simulate_instances(
+            [bt, bt], opts, [0, 1], [8, 4], [8, 4], [[0.1], [0.1]], 2, keys, trace_every=2
+        )

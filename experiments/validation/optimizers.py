@@ -25,6 +25,9 @@ OPTIMIZERS = ("sgd", "lars", "lamb", "momentum", "adam")
 # The hyperparameters a validation instance sets (φ's bounds, LAMB's β2): passed to the runner as
 # traced numbers, so that one compiled program serves every instance; the rest stay static.
 TRACED = {"lars": ("phi",), "lamb": ("b2", "phi")}
+# The schedule weight w of :meth:`OptimizerSpec.learning_rate`, traced for every optimizer when
+# the spec sets it, so that a constant (w = 0) and a decaying (w = 1) step share one program.
+DECAY = "decay"
 # Defaults of the baselines (the usual ones; equal tuning budgets are over η only).
 BASELINE_DEFAULTS: dict[str, dict[str, Any]] = {
     "sgd": {},
@@ -40,7 +43,8 @@ class OptimizerSpec:
     Attributes:
         name: one of ``OPTIMIZERS``.
         hyper: sorted (name, value) pairs: ``b1, b2, eps, momentum, phi, weight_decay`` as
-            applicable (φ as (α_l, α_u)).
+            applicable (φ as (α_l, α_u)), and optionally ``decay`` = w ∈ [0, 1], the weight of
+            the cosine decay of the step size (:meth:`learning_rate`; absent: constant η).
     """
 
     name: str
@@ -49,6 +53,9 @@ class OptimizerSpec:
     def __post_init__(self) -> None:
         if self.name not in OPTIMIZERS:
             raise ValueError(f"optimizer={self.name!r} is invalid: expected one of {OPTIMIZERS}")
+        w = self.params.get(DECAY)
+        if w is not None and not (isinstance(w, int | float) and 0.0 <= float(w) <= 1.0):
+            raise ValueError(f"decay={w!r} is invalid: expected a number in [0, 1]")
 
     @property
     def params(self) -> dict[str, Any]:
@@ -66,13 +73,40 @@ class OptimizerSpec:
     def structure(self) -> tuple:
         """The name and the static hyperparameters (those not in ``TRACED``): with equal
         structure, two specs share one compiled runner."""
-        traced = TRACED.get(self.name, ())
-        return (self.name, tuple((k, v) for k, v in self.hyper if k not in traced))
+        traced = self._traced()
+        static = tuple((k, v) for k, v in self.hyper if k not in traced)
+        # a scheduled spec traces one more number: its program is not a constant-η one's
+        return (self.name, static) + ((DECAY,) if DECAY in traced else ())
+
+    def _traced(self) -> tuple[str, ...]:
+        return TRACED.get(self.name, ()) + ((DECAY,) if DECAY in self.params else ())
 
     def numbers(self) -> dict[str, Any]:
-        """The traced hyperparameters (``TRACED``) as float64 arrays, φ as shape (2,)."""
+        """The traced hyperparameters (``TRACED``, and ``decay`` when set) as float64 arrays, φ
+        as shape (2,)."""
         p = self.params
-        return {k: np.asarray(p[k], np.float64) for k in TRACED.get(self.name, ())}
+        return {k: np.asarray(p[k], np.float64) for k in self._traced()}
+
+    def learning_rate(self, eta: Any, T: Any, numbers: Mapping[str, Any] | None = None) -> Any:
+        """The step size the optimizer gets for a run of T steps: ``eta`` itself when the spec
+        sets no ``decay`` (the same object, so constant-η programs are unchanged), else the
+        schedule of the step count t = 0, ..., T-1
+
+            η_t = η · (1 - w + w · ½(1 + cos(π t / T)))
+
+        (w = 0: constant; w = 1: cosine decay from η to 0 at t = T, every step taken has
+        η_t > 0). ``numbers`` (possibly traced, as in :meth:`factory`) supplies w.
+        """
+        p = {**self.params, **(numbers or {})}
+        if DECAY not in p:
+            return eta
+        w = p[DECAY]
+
+        def schedule(count):
+            frac = jnp.asarray(count, jnp.float64) / jnp.asarray(T, jnp.float64)
+            return eta * (1.0 - w + w * 0.5 * (1.0 + jnp.cos(jnp.pi * frac)))
+
+        return schedule
 
     def factory(
         self, numbers: Mapping[str, Any] | None = None
@@ -111,6 +145,7 @@ class OptimizerSpec:
             "batch_size": int(batch_size),
             "layer_sizes": list(layer_sizes),
             "phi": p.get("phi"),
+            "decay": p.get(DECAY, 0.0),
         }
 
     def trust_ratios(
@@ -166,8 +201,23 @@ def for_theorem(theorem: str, phi: tuple[float, float] | None, beta2: float) -> 
     )
 
 
-def baseline(name: str) -> OptimizerSpec:
-    """A baseline (``sgd``, ``momentum``, ``adam``) with its default hyperparameters."""
+def baseline(name: str, **overrides: Any) -> OptimizerSpec:
+    """A baseline (``sgd``, ``momentum``, ``adam``) with its default hyperparameters, any of
+    them replaced by ``overrides`` (e.g. ``baseline("adam", b1=0.0)``, RMSProp with Adam's bias
+    correction of v)."""
     if name not in BASELINE_DEFAULTS:
         raise ValueError(f"baseline={name!r} is invalid: expected one of {list(BASELINE_DEFAULTS)}")
-    return OptimizerSpec(name, tuple(sorted(BASELINE_DEFAULTS[name].items())))
+    unknown = sorted(set(overrides) - set(BASELINE_DEFAULTS[name]))
+    if unknown:
+        allowed = sorted(BASELINE_DEFAULTS[name])
+        raise ValueError(
+            f"overrides={unknown} are invalid for {name!r}: expected some of {allowed}"
+        )
+    return OptimizerSpec(name, tuple(sorted({**BASELINE_DEFAULTS[name], **overrides}.items())))
+
+
+def with_decay(opt: OptimizerSpec, w: float) -> OptimizerSpec:
+    """``opt`` with the cosine-decay weight w ∈ [0, 1] (:meth:`OptimizerSpec.learning_rate`):
+    specs that differ only in w share one compiled runner."""
+    hyper = {k: v for k, v in opt.hyper if k != DECAY} | {DECAY: float(w)}
+    return OptimizerSpec(opt.name, tuple(sorted(hyper.items())))

@@ -130,7 +130,8 @@ def _core(built: Built, opt: OptimizerSpec, trace: tuple[int, int] | None, batch
 
     def run(data, n_steps, key, eta, T, b):
         p, numbers = data["objective"], data["opt"]
-        tx = opt.factory(numbers)(eta)
+        # η itself, or its schedule over this run's T when the spec sets a decay
+        tx = opt.factory(numbers)(opt.learning_rate(eta, T, numbers))
 
         def step(t, x, state, sums):
             m, grad = _measures(objective, p, x)
@@ -252,7 +253,7 @@ def launch(
         keys: one JAX key per setting; seed s of setting k uses ``fold_in(keys[k], s)`` for
             every η (common random numbers), and step t of it ``step_key(seed_key, t)``.
         trace_every: record ``grad_sq``, ``f`` and the trust ratios every this many steps
-            (one setting only; must divide T).
+            (every setting with the same T; must divide T).
         mesh: a ``jax.sharding.Mesh`` (``experiments.distributed.make_mesh``) to split the
             seeds over: all its devices when n_seeds is a multiple of its size, else the first
             gcd(n_seeds, size) (``experiments.distributed.fit_mesh``); None runs on the default
@@ -289,9 +290,11 @@ def launch(
     length = max(Ts)
     trace = None
     if trace_every is not None:
-        if len(Ts) != 1 or _check_int("trace_every", trace_every) < 1 or length % trace_every:
+        # one trace length for every setting: the settings must share one T
+        if len(set(Ts)) != 1 or _check_int("trace_every", trace_every) < 1 or length % trace_every:
             raise ValueError(
-                f"trace_every={trace_every!r} is invalid: expected a divisor of T with one setting"
+                f"trace_every={trace_every!r} is invalid: expected a divisor of T, with one T "
+                f"for every setting (got T's {sorted(set(Ts))})"
             )
         trace = (trace_every, length // trace_every)
     batched = len(builts) > 1
