@@ -1,9 +1,10 @@
-"""Tightness: the distribution of measured/bound over every instance tried (a grid and an
-adversarial search within the hypotheses), per theorem, with the tightest instance marked.
+"""Tightness: measured/bound over every instance tried (constructive worst cases, a grid, an
+adversarial search and its confirming reruns), per theorem, with the tightest instance marked;
+and the constructive families' ratio against both bound forms over T.
 
 Not a figure of the paper: it shows how much of each explicit constant (Theorems 1-3, derived
-[D]) is used on the synthetic families; a ratio near 1 means the constant cannot be improved on
-that family, a ratio above 1 would be a violated bound.
+[D]) is used; a ratio near 1 means the constant cannot be improved, a ratio above 1 would be a
+violated bound.
 """
 
 from __future__ import annotations
@@ -22,15 +23,18 @@ NAME = "tightness"
 TABLE = "tightness"
 EXTRA = {"best": "tightness_best"}
 TITLE = "Tightness of the explicit bounds: measured / bound per instance"
+TITLE_T = "Constructive worst cases over T"
 CAPTION = (
-    "Ratio of the measured criterion to its bound for every instance tried (circles: grid, "
-    "triangles: adversarial search; crosses: outside the hypotheses), per theorem, on a log "
-    "scale, with the tightest in-hypothesis instance starred (its ratio beside the star, its name "
-    "under the theorem)."
+    "Left: ratio of the measured criterion to its paper-form bound for every instance tried "
+    "(squares: constructive worst cases, circles: grid, triangles: adversarial search, diamonds: "
+    "its best candidates rerun with fresh seeds; crosses: outside the hypotheses), per theorem, "
+    "on a log scale, with the tightest in-hypothesis instance starred (its ratio beside the star, "
+    "its name under the theorem). Right: the constructive families' ratio against the paper-form "
+    "bound (solid) and the sharp bound before the final squaring step (dashed) over the horizon T."
 )
-COLUMNS = ("theorem", "ratio", "search", "in_hypothesis")
+COLUMNS = ("theorem", "ratio", "search", "in_hypothesis", "T")
 BEST_COLUMNS = ("theorem", "search", "instance", "ratio")
-SEARCH_MARKERS = {"grid": "o", "adversarial": "^"}
+SEARCH_MARKERS = {"constructive": "s", "grid": "o", "adversarial": "^", "confirmed": "D"}
 JITTER = 0.28  # half-width of the horizontal spread of one theorem's points
 WRAP = 22  # characters per line of an instance name under the tick labels
 
@@ -52,8 +56,14 @@ def make(table: pd.DataFrame, best: pd.DataFrame) -> Figure:
     require(table, COLUMNS, figure=NAME, table_name=TABLE)
     require(best, BEST_COLUMNS, figure=NAME, table_name=EXTRA["best"])
     theorems = style.order(list(table["theorem"].unique()) + list(best["theorem"].unique()))
-    fig, (ax,) = style.panels(1)
-    fig.set_size_inches(max(style.PANEL_SIZE[0], 1.8 * len(theorems) + 1.5), style.PANEL_SIZE[1])
+    fig = Figure(
+        figsize=(max(style.PANEL_SIZE[0], 1.8 * len(theorems) + 1.5) + style.PANEL_SIZE[0] + 1.5,
+                 style.PANEL_SIZE[1] + 0.6),
+        layout="constrained",
+    )  # fmt: skip
+    ax, ax_t = fig.subplots(
+        1, 2, gridspec_kw={"width_ratios": [1.8 * max(len(theorems), 1) + 1.5, style.PANEL_SIZE[0]]}
+    )
     rng = np.random.default_rng(0)  # fixed jitter: the same table always gives the same picture
     searches = style.order(table["search"].unique(), tuple(SEARCH_MARKERS))
     ratio = pd.to_numeric(table["ratio"], errors="coerce")
@@ -113,8 +123,46 @@ def make(table: pd.DataFrame, best: pd.DataFrame) -> Figure:
         Line2D([], [], color="0.3", marker="*", markersize=12, linestyle="", label="tightest"),
         Line2D([], [], color="k", linestyle="--", label="measured = bound"),
     ]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.legend(handles=handles, loc="lower left", fontsize=8)
     if not theorems:
         style.no_data(ax)
     ax.set_title(TITLE)
+    _over_T(ax_t, table, theorems)
     return fig
+
+
+def _over_T(ax, table: pd.DataFrame, theorems: list[str]) -> None:
+    """The constructive rows' ratios (paper form solid, sharp form dashed) against T."""
+    rows = table[table["search"].astype(str) == "constructive"]
+    if not len(rows):
+        style.no_data(ax, "no constructive rows")
+        ax.set_title(TITLE_T)
+        return
+    for k, thm in enumerate(theorems):
+        g = rows[rows["theorem"].astype(str) == thm].sort_values("T")
+        if not len(g):
+            continue
+        c = style.color(thm)
+        # LARS and LAMB (β2 = 0) coincide in one dimension: later series get smaller markers
+        # and thinner lines, so the one underneath stays visible
+        size, width = 9 - 2 * k, 2.6 - 0.5 * k
+        style.measured(ax, g["T"], g["ratio"], color=c, markersize=size, linewidth=width)
+        if "ratio_sharp" in g and not np.allclose(g["ratio"], g["ratio_sharp"]):
+            ax.plot(g["T"], g["ratio_sharp"], "--", marker="o", color=c, markersize=size,
+                    linewidth=width, markerfacecolor="white")  # fmt: skip
+    ax.axhline(1.0, color="k", linestyle=":", linewidth=1.0)
+    ax.set_xscale("log", base=2)
+    ax.set_ylim(0, 1.08)
+    ax.set_xlabel("horizon T (iterations; b = T)")
+    ax.set_ylabel("measured / bound")
+    handles = [
+        Line2D([], [], color=style.color(t), marker="o", label=style.theorem_title(t))
+        for t in theorems
+        if t in set(rows["theorem"].astype(str))
+    ] + [
+        Line2D([], [], color="0.3", linestyle="-", label="paper-form bound"),
+        Line2D([], [], color="0.3", linestyle="--", markerfacecolor="white", marker="o",
+               label="sharp bound (before squaring)"),
+    ]  # fmt: skip
+    ax.legend(handles=handles, loc="lower right", fontsize=7)
+    ax.set_title(TITLE_T)

@@ -77,13 +77,15 @@ def test_bound_claims_follow_the_rows():
     rows = _validation(
         [
             {"theorem": "sgd", "in_hypothesis": True, "holds": True},
-            {"theorem": "sgd", "in_hypothesis": True, "holds": True},
-            {"theorem": "lars", "in_hypothesis": True, "holds": True},
+            # tight within 2x: the halved-bound control fails, as a usable check must
+            {"theorem": "sgd", "in_hypothesis": True, "holds": True, "ratio": 0.8},
+            {"theorem": "lars", "in_hypothesis": True, "holds": True, "ratio": 0.8},
             {
                 "theorem": "lars",
                 "in_hypothesis": True,
                 "holds": False,
                 "violation_significant": True,
+                "ratio": 1.2,
             },
             # a violation outside the hypotheses does not count against the claim
             {"theorem": "sgd", "in_hypothesis": False, "holds": False},
@@ -96,30 +98,57 @@ def test_bound_claims_follow_the_rows():
     assert got["r_sgd_bound_holds"] == "reproduced"
     assert got["r_lars_bound_holds"] == "partially"
     assert got["r_lamb_beta2_pos_bound_holds"] == "not_applicable"
+    # every row within half the bound: the check cannot fail, so the verdict is withheld
+    loose = rows.assign(ratio=0.3, ratio_sharp=0.4)
+    got = {
+        c.claim_id: c
+        for c in _validation_claims.bound_holds({"theorem_validation": loose}, "r", "f")
+    }
+    assert got["r_sgd_bound_holds"].verdict == "not_applicable"
+    assert got["r_sgd_bound_holds"].control.startswith("held:")
+    assert "verdict withheld (reproduced by the rule)" in got["r_sgd_bound_holds"].evidence
+    # the control halves the sharp bound: a paper-form ratio of 0.5 with sharp 1 fails it
+    sharp = rows.assign(ratio=0.5, ratio_sharp=1.0)
+    got = {
+        c.claim_id: c
+        for c in _validation_claims.bound_holds({"theorem_validation": sharp}, "r", "f")
+    }
+    assert got["r_sgd_bound_holds"].verdict == "reproduced"
+    assert got["r_sgd_bound_holds"].control.startswith("failed:")
 
 
-def test_heterogeneity_claims_read_the_crossover():
+def test_heterogeneity_claims_read_the_crossover_of_each_bound_form():
+    """The paper-form ratio crosses 1 between r_L = 2 and 3, the sharp form before r_L = 2; the
+    measured ratio stays flat (no trend), and so does the uniform-curvature control."""
     rows = [
         {
+            "family": "separable_cosine",
             "r_L": r,
+            "control": control,
             "h": 4,
             "T": 64,
             "method": "lars",
-            "measure_layerwise": 1.0,
-            "measure_sgd": 0.5,
-            "wins_in_bound": r > 2,
-            "wins_in_measure": False,
+            "measured_ratio": 20.0,
+            "bound_ratio_paper": 2.0 / r + 0.1,
+            "bound_ratio_sharp": 1.1 / r,
+            "bound_ratio_paper_linf": 2.0,
+            "bound_ratio_sharp_linf": 1.05,
             "in_hypothesis": True,
         }
+        for control in (False, True)
         for r in (1.0, 2.0, 3.0, 4.0)
     ]
     got = {
         c.claim_id: c
         for c in _comparison_claims.heterogeneity_claims({"heterogeneity": pd.DataFrame(rows)})
     }
-    assert got["heterogeneity_bound_crossover"].verdict == "reproduced"
-    assert "r_L ≥ 3" in got["heterogeneity_bound_crossover"].evidence
-    assert got["heterogeneity_measured_advantage"].verdict == "not_reproduced"
+    cross = got["heterogeneity_bound_crossover"]
+    assert cross.verdict == "reproduced" and cross.control.startswith("failed:")
+    # paper: 2/r + 0.1 = 1 at r = 2.22 (interpolated in log ratio between 2 and 3)
+    assert "paper: ratio 2.1 at r_L = 1 → 0.6 at 4, crosses 1 at r_L 2.2" in cross.evidence
+    assert "sharp: ratio 1.1 at r_L = 1 → 0.275 at 4, crosses 1 at r_L 1.1" in cross.evidence
+    trend = got["heterogeneity_measured_trend"]
+    assert trend.verdict == "not_reproduced" and "slope 0.00" in trend.evidence
 
 
 FAKE_SPEC = claims_api.ClaimSpec(

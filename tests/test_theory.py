@@ -339,6 +339,9 @@ def test_sgd_assumptions_checkable():
     assert all(t.check_assumptions(_instance()).values())
     verdict = t.check_assumptions(_instance(batch_size=64, eta=0.2))
     assert not verdict["b = T"] and not verdict["prescribed eta"]
+    # the prescribed η under a decaying schedule is not the constant step the theorem analyses
+    assert t.check_assumptions(_instance(decay=0.0))["prescribed eta"]
+    assert not t.check_assumptions(_instance(decay=1.0))["prescribed eta"]
     with pytest.raises(KeyError, match="smoothness_certified"):
         t.check_assumptions(INSTANCE)
 

@@ -141,9 +141,11 @@ class ClaimSpec:
 
         ``control_outcome`` is required when the spec declares a control and must start with
         ``failed:`` (the control failed, as it must) or ``held:`` (it did not: the check could
-        not distinguish the variant). Without a declared control the row's control column is the
-        declared ``none: <why>``. ``claim_id`` overrides the id for specs that stand for a family
-        of rows (e.g. one per lemma); it must start with the declared id.
+        not distinguish the variant, and a ``reproduced`` or ``partially`` verdict becomes
+        ``not_applicable`` with the rule's verdict named in the evidence). Without a declared
+        control the row's control column is the declared ``none: <why>``. ``claim_id`` overrides
+        the id for specs that stand for a family of rows (e.g. one per lemma); it must start
+        with the declared id.
         """
         cid = claim_id or self.claim_id
         if not cid.startswith(self.claim_id):
@@ -155,6 +157,14 @@ class ClaimSpec:
                     f"'failed:' or 'held:', got {control_outcome!r}"
                 )
             control = control_outcome
+            if control.startswith("held:") and verdict in ("reproduced", "partially"):
+                # a check that cannot fail is no evidence for the claim: its verdict is withheld
+                # (a failing rule still counts against it)
+                evidence = (
+                    f"verdict withheld ({verdict} by the rule), because the negative control "
+                    f"held, so the check cannot tell the variant apart; {evidence}"
+                )
+                verdict = "not_applicable"
         else:
             if control_outcome is not None:
                 raise ValueError(f"claim {cid!r} declares no control but got an outcome")

@@ -3,7 +3,8 @@
 
 An entry's ``run(ctx)`` returns ``{table_name: DataFrame}``; rows of ``theorem_validation`` from
 every entry are concatenated into ``theorem_validation.csv``, other tables are written to
-``tables/<name>.csv``. Profiles set the sizes: ``smoke`` (CI, seconds), ``default`` (the main
+``tables/<name>.csv``; an entry's ``files(tables)`` adds other files derived from its tables.
+Profiles set the sizes: ``smoke`` (CI, seconds), ``default`` (the main
 job, minutes on a laptop), ``full`` (larger; uses a GPU when JAX sees one).
 """
 
@@ -79,6 +80,9 @@ class Experiment:
         tables: the names of the tables ``run`` returns.
         figure: the figure's file stem ('' if none).
         grid: the sizes per profile (:class:`Grid`), if the experiment has any.
+        files: ``files(tables) -> {relative path: text}``: further files derived from the
+            tables alone (e.g. the instance JSON of a table's row, so a command can rerun it),
+            written under the output folder; paths are relative, inside it, and POSIX-style.
     """
 
     name: str
@@ -90,6 +94,7 @@ class Experiment:
     tables: tuple[str, ...] = ()
     figure: str = ""
     grid: Grid | None = None
+    files: Callable[[dict[str, pd.DataFrame]], dict[str, str]] | None = None
 
     def __post_init__(self) -> None:
         if (self.claims is None) != (not self.claim_specs):

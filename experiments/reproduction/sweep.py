@@ -7,8 +7,8 @@ one experiment without losing the others'). Unit results are cached under ``out/
 (spec, the fingerprint of the code that computes the unit, the device count:
 :mod:`experiments.cache`): a rerun, or a run after an interruption, recomputes only what is
 missing or was computed by other code. ``manifest.json`` records each finished experiment
-(profile, code fingerprint, device count, tables, time): a finished experiment is skipped on the
-next run, and ``claims.csv`` is derived from the tables of every finished experiment
+(profile, code fingerprint, device count, tables, derived files, time): a finished experiment is
+skipped on the next run, and ``claims.csv`` is derived from the tables of every finished experiment
 (:func:`collect_claims`). The manifest is updated under a lock (``.manifest.json.lock``), so
 concurrent runs into one folder keep each other's entries; an unreadable manifest or cache file
 is moved aside with a warning, and temporary files a killed run left are removed at the start.
@@ -140,7 +140,27 @@ def is_current(
         and entry.get("fingerprint") == fingerprint
         and entry.get("devices", 1) == devices
         and all((out / "tables" / f).exists() for f in entry.get("tables", []))
+        and all((out / f).exists() for f in entry.get("files", []))
     )
+
+
+def write_files(out: Path, files: dict[str, str]) -> list[str]:
+    """Write an experiment's derived files (``Experiment.files``) atomically under ``out``.
+
+    Raises:
+        ValueError: a path that is absolute, leaves ``out`` (``..``) or lands in ``tables/``
+            (where every file is a table of the manifest).
+    """
+    for rel in files:
+        parts = Path(rel).parts
+        if Path(rel).is_absolute() or ".." in parts or not parts or parts[0] == "tables":
+            raise ValueError(
+                f"file path {rel!r} is invalid: expected a relative path inside the output "
+                "folder, outside tables/"
+            )
+    for rel, text in files.items():
+        atomic_write_text(out / rel, text)
+    return sorted(files)
 
 
 def run(
@@ -200,11 +220,13 @@ def run(
             fname = table_file(name, table)
             write_csv(df, out / "tables" / fname)
             written.append(fname)
+        extra = write_files(out, exp.files(tables)) if exp.files is not None else []
         entry = {
             "profile": profile,
             "fingerprint": fingerprint,
             "devices": devices,
             "tables": written,
+            "files": extra,
             "seconds": round(time.perf_counter() - start, 2),
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         }

@@ -91,15 +91,23 @@ def criterion(theorem: str) -> str:
     return f"measure = {CRITERION_TEXT[lhs_key(theorem)]} ({thm.source})"
 
 
-def bound_value(theorem: str, consts: dict[str, Any]) -> float:
-    """The theorem's bound on the instance, NaN when a constant it needs is not certified (G)."""
+def bound_value(theorem: str, consts: dict[str, Any], form: str = "paper") -> float:
+    """The theorem's bound on the instance (``form``: ``"paper"`` or ``"sharp"``, see
+    ``theory.theorem.Theorem.bound_form``), NaN when a constant it needs is not certified (G)."""
     thm = theory.THEOREMS[theorem]
     try:
-        return thm.evaluate(**consts)
+        return thm.evaluate(form, **consts)
     except ValueError:
         if theorem == "lamb_beta2_pos" and "G" not in consts:
             return float("nan")
         raise
+
+
+def _bound_or_inf(theorem: str, consts: dict[str, Any], form: str) -> float:
+    try:
+        return bound_value(theorem, consts, form)
+    except OverflowError:  # a constant outside the documented range (docs/validation.md)
+        return float("inf")
 
 
 def prescribed_eta(theorem: str, built: Built, T: int) -> float:
@@ -128,10 +136,7 @@ def summarise(
     squared = thm.lhs_squared_after_expectation
     measure = stats.criterion(per_seed, squared)
     lo, hi = stats.bootstrap_ci(per_seed, squared, seed)
-    try:
-        bound = bound_value(theorem, consts)
-    except OverflowError:  # a constant outside the documented range (docs/validation.md)
-        bound = float("inf")
+    bound, sharp = (_bound_or_inf(theorem, consts, form) for form in ("paper", "sharp"))
     ok, failed = hypotheses.check(theorem, built, opt, eta, batch_size, T)
     # a non-finite measure or bound is outside the float64 range, never a verdict on the theorem
     ok, failed = hypotheses.numeric_range(ok, failed, measure, bound)
@@ -155,6 +160,9 @@ def summarise(
         "measure_ci_high": hi,
         "bound": bound,
         "ratio": measure / bound if finite else float("nan"),
+        # the bound before the proof's last loosening step (≤ bound; equal where there is none)
+        "bound_sharp": sharp,
+        "ratio_sharp": measure / sharp if finite and math.isfinite(sharp) else float("nan"),
         "holds": bool(measure <= bound * (1 + ROUNDING_REL)) if finite else None,
         "violation_significant": bool(lo > bound) if finite and math.isfinite(lo) else None,
         "lhs": thm.lhs_name,

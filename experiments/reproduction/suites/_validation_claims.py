@@ -11,6 +11,7 @@ a theorem's hypotheses can never make its claim ``reproduced``.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from experiments.reproduction.claims import (
@@ -29,12 +30,13 @@ THEOREM_SOURCE = {
     "lamb_beta2_pos": "Theorem 3 (LAMB, 0 < β2 < 1)",
 }
 RATE = {"sgd": "1/T", "lars": "1/T", "lamb_beta2_zero": "1/T", "lamb_beta2_pos": "1/√T"}
-# The bound is an upper bound, so a measured criterion may decay faster than it; it may not decay
-# much slower, or the ratio measured/bound would grow with T. 0.1 in log-log slope allows the
-# finite-T transient seen at T = 8 (the bound's constant term dominates there) without admitting
-# a different rate (1/T vs 1/√T differ by 0.5).
-SLOPE_SLACK = 0.1
-# The bound-holds control: a bound tight within 2x must fail when halved.
+# The rate rule classifies a measured log-log slope by the nearest candidate rate: the bound's
+# rate, or one 0.5 slower (1/T vs 1/√T). The decision boundary is halfway, 0.25 above the bound's
+# slope, which follows from the two candidates alone. (An earlier slack of 0.1 was chosen after
+# seeing the finite-T transient of a default run; docs/validation.md says so.)
+SLOPE_SLACK = 0.25
+# The bound-holds control: a bound tight within 2x must fail when halved (its sharp form, see
+# bound_holds).
 HALVED_BOUND = 0.5
 # The rate control: a rate slower by this much in log-log slope (1/T vs 1/sqrt(T)).
 SLOWER_RATE = 0.5
@@ -60,8 +62,9 @@ def bound_specs(experiment: str, figure: str) -> tuple[ClaimSpec, ...]:
             "some rows hold; not_reproduced if none holds",
             threshold_reason="the theorem states an upper bound, so 1 is the statement itself; "
             "the CI keeps seed noise from counting as a violation",
-            control="the same rows against the bound halved (ratio ≤ 0.5 on every row): a "
-            "bound that is tight within 2× must fail this",
+            control="the same rows against the sharp bound halved (measured/sharp bound ≤ 0.5 "
+            "on every row; the sharp bound is the proof's last line before its final squaring "
+            "step, the paper form where there is none): a bound tight within 2× must fail this",
             figure=figure,
         )
         for thm, source in THEOREM_SOURCE.items()
@@ -85,14 +88,23 @@ def bound_holds(tables: dict[str, pd.DataFrame], experiment: str, figure: str) -
             evidence = (
                 f"{n_ok}/{n} in-hypothesis rows hold ({g['instance'].nunique()} instances, "
                 f"T = {int(g['T'].min())}..{int(g['T'].max())}, {int(g['n_seeds'].min())}+ seeds "
-                f"each); measured/bound {_fmt(g['ratio'].min())}..{_fmt(g['ratio'].max())}; "
-                f"table theorem_validation_{experiment}.csv"
+                f"each); measured/bound {_fmt(g['ratio'].min())}..{_fmt(g['ratio'].max())}"
+                + (
+                    f" (against the sharp bound {_fmt(g['ratio_sharp'].min())}.."
+                    f"{_fmt(g['ratio_sharp'].max())})"
+                    if "ratio_sharp" in g
+                    else ""
+                )
+                + f"; table theorem_validation_{experiment}.csv"
             )
-            halved = int((g["ratio"] <= HALVED_BOUND).sum())
+            # the paper form of Theorems 2-3 (β2 = 0) is twice the sharp one when a term
+            # vanishes, so its own half can never be violated there: halve the sharp form
+            sharp = g["ratio_sharp"] if "ratio_sharp" in g else g["ratio"]
+            halved = int((sharp <= HALVED_BOUND).sum())
             control = control_outcome(
                 halved < n,
-                f"{halved}/{n} rows also satisfy the halved bound (largest ratio "
-                f"{_fmt(g['ratio'].max())})",
+                f"{halved}/{n} rows also satisfy the halved sharp bound (largest measured/sharp "
+                f"bound {_fmt(sharp.max())})",
             )
         else:
             evidence = f"no in-hypothesis rows for {thm} in theorem_validation_{experiment}.csv"
@@ -112,9 +124,9 @@ RATE_SPECS = tuple(
         "per in-hypothesis instance, beside the bound's slope",
         rule=f"reproduced if slope_measured ≤ slope_bound + {SLOPE_SLACK} on every instance "
         "(partially on some)",
-        threshold_reason=f"{SLOPE_SLACK} in slope tolerates the finite-T transient of the "
-        "bound's constant term; 1/T and 1/√T differ by 0.5, so the slack cannot admit the "
-        "other rate",
+        threshold_reason=f"{SLOPE_SLACK} is halfway between the bound's slope and a rate one "
+        "step slower (1/T vs 1/√T differ by 0.5): the slope is classified by the nearest "
+        "candidate rate, a boundary that follows from the two candidates, not from data",
         control="the measured slopes made 0.5 shallower (a rate one step slower, e.g. 1/√T "
         "instead of 1/T) must be rejected by the same rule on every instance",
         figure="rate",
@@ -156,7 +168,59 @@ def rate_claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
                 verdict_from_fraction(int(ok.sum()) if len(g) else 0, len(g)), evidence, control
             )
         )
+    out.append(_rate_criterion(slopes))
     return out
+
+
+RATE_CRITERION_SPEC = ClaimSpec(
+    claim_id="rate_lamb_beta2_criterion",
+    source="Theorem 3 (its two cases: 1/T for β2 = 0, 1/√T for 0 < β2 < 1)",
+    statement="Theorem 3's slower rate for 0 < β2 < 1 belongs to its criterion, not to β2: on "
+    "the common criterion E‖∇f(x_a)‖² LAMB decays at the same rate with β2 = 0 and β2 > 0",
+    table="rate_slopes",
+    metric="slope_grad_sq (log-log slope over T of E‖∇f(x_a)‖² of the same runs) of LAMB with "
+    "β2 = 0 and with β2 > 0, per instance",
+    rule=f"reproduced if the two slopes differ by at most {SLOPE_SLACK} on every instance "
+    "(partially on some)",
+    threshold_reason=f"{SLOPE_SLACK} is the rate rule's boundary: slopes closer than halfway "
+    "between 1/T and 1/√T are the same rate",
+    control="each case on its own theorem's criterion ((E‖∇f‖₁/√d)² for β2 = 0, E‖∇f‖² for "
+    f"β2 > 0) must differ by more than {SLOPE_SLACK}: otherwise the comparison could not tell "
+    "the two criteria apart",
+    figure="rate",
+)
+
+
+def _rate_criterion(slopes: pd.DataFrame) -> Claim:
+    spec = RATE_CRITERION_SPEC
+    need = {"slope_grad_sq", "slope_measured", "theorem", "instance"}
+    pairs = []
+    if len(slopes) and need <= set(slopes):
+        zero = slopes[slopes["theorem"] == "lamb_beta2_zero"].set_index("instance")
+        pos = slopes[slopes["theorem"] == "lamb_beta2_pos"].set_index("instance")
+        pairs = [(i, zero.loc[i], pos.loc[i]) for i in zero.index.intersection(pos.index)]
+    if not pairs:
+        return spec.judge(
+            "not_applicable",
+            "no instance with both LAMB cases in rate_slopes.csv",
+            control_outcome(False, "no pairs to compare"),
+        )
+    same = [abs(z["slope_grad_sq"] - p["slope_grad_sq"]) <= SLOPE_SLACK for _, z, p in pairs]
+    own = [abs(z["slope_measured"] - p["slope_measured"]) <= SLOPE_SLACK for _, z, p in pairs]
+    parts = "; ".join(
+        f"{i}: E‖∇f‖² slope {_fmt(z['slope_grad_sq'])} (β2 = 0) vs {_fmt(p['slope_grad_sq'])} "
+        f"(β2 > 0); own criteria {_fmt(z['slope_measured'])} vs {_fmt(p['slope_measured'])}"
+        for i, z, p in pairs
+    )
+    return spec.judge(
+        verdict_from_fraction(sum(same), len(pairs)),
+        f"{sum(same)}/{len(pairs)} instances within {SLOPE_SLACK}: {parts}; table rate_slopes.csv",
+        control_outcome(
+            not any(own),
+            f"on their own criteria the slopes are within {SLOPE_SLACK} on {sum(own)}/"
+            f"{len(pairs)} instances",
+        ),
+    )
 
 
 NOISE_DENSITY_SPEC = ClaimSpec(
@@ -205,53 +269,137 @@ def noise_density_claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
     ]
 
 
-TIGHTNESS_SPEC = ClaimSpec(
-    claim_id="tightness_largest_ratio",
-    source="toolkit (explicit constants of Theorems 1-3)",
-    statement="How tight each explicit bound is: the largest measured/bound ratio found over "
-    "a grid and an adversarial search within the hypotheses is at most 1",
-    table="tightness_best",
-    metric="largest in-hypothesis measured/bound ratio per theorem, grid and adversarial search "
-    "together",
-    rule="reproduced if the largest ratio ≤ 1 for every theorem, partially for some, "
-    "not_reproduced for none",
-    threshold_reason="1 is the bound itself: a larger ratio is a violation; how far below 1 the "
-    "largest ratio stays is reported, not judged",
-    control="the same rule against the bound halved (largest ratio ≤ 0.5 for every theorem) "
-    "must fail: some bound must be tight within 2× on an instance found",
-    figure="tightness",
+# Tightness goals per theorem, fixed before any search ran (the issue that asked for known worst
+# cases set them): each is below the closed-form ratio of the theorem's constructive family
+# (experiments.reproduction.suites.tightness.constructive_ratio: 1 for Theorem 1; ½ for
+# Theorems 2-3 with β2 = 0, where σ = 0 leaves the squaring step's factor 2; 4/(3√3)·√(1 − β2)
+# ≈ 0.770 for Theorem 3 with β2 > 0 at T = 1), so the search must at least reach what is derived.
+TIGHTNESS_GOAL = {"sgd": 0.95, "lars": 0.45, "lamb_beta2_zero": 0.45, "lamb_beta2_pos": 0.6}
+# Closed forms vs the runner: both are float64 evaluations of a few hundred operations on the
+# same iterates, so 1e-9 relative is far above rounding and far below any modelling error.
+CLOSED_FORM_REL = 1e-9
+
+TIGHTNESS_SPECS = (
+    *(
+        ClaimSpec(
+            claim_id=f"tightness_{thm}_worst_case",
+            source=f"{source} (its explicit constant)",
+            statement=f"The explicit bound of {source} is nearly attained inside its hypotheses: "
+            f"some instance reaches measured/bound ≥ {TIGHTNESS_GOAL[thm]:g}",
+            table="tightness_best",
+            metric="largest in-hypothesis measured/bound ratio (paper-form bound) over the "
+            "constructive family, the grid and the adversarial search",
+            rule=f"reproduced if the largest ratio ≥ {TIGHTNESS_GOAL[thm]:g}, not_reproduced "
+            "otherwise (the bound itself is judged by the bound rule)",
+            threshold_reason="fixed before the search, below the closed-form ratio of the "
+            "theorem's constructive family (1 for Theorem 1, ½ for Theorems 2-3 with β2 = 0, "
+            "4/(3√3)·√(1 − β2) ≈ 0.770 for β2 > 0 at T = 1)",
+            control="the sharp bound (before the final squaring step) with its constant halved "
+            "must be violated on the best instance: measured/sharp bound > 0.5 there",
+            figure="tightness",
+        )
+        for thm, source in THEOREM_SOURCE.items()
+    ),
+    ClaimSpec(
+        claim_id="tightness_closed_forms",
+        source="toolkit (closed forms of the constructive worst cases)",
+        statement="The runner reproduces the closed-form ratios of the constructive families",
+        table="tightness",
+        metric="measured/bound and measured/sharp bound of the constructive rows with a closed "
+        "form, against it",
+        rule=f"reproduced if every such row agrees with its closed form to {CLOSED_FORM_REL:g} "
+        "relative (both forms), partially if some do",
+        threshold_reason="both sides are float64 evaluations of the same iterates; 1e-9 is far "
+        "above rounding and far below any modelling error",
+        control="the paper-form ratio set against the sharp closed form (the squaring factor "
+        "ignored) must disagree on the rows of Theorems 2-3",
+        figure="tightness",
+    ),
 )
+
+
+def _tightness_worst_case(best: pd.DataFrame) -> list[Claim]:
+    out = []
+    for spec, thm in zip(TIGHTNESS_SPECS, THEOREM_SOURCE, strict=False):
+        g = best[best["theorem"] == thm] if len(best) else best
+        if not len(g):
+            out.append(
+                spec.judge(
+                    "not_applicable",
+                    "no in-hypothesis rows in tightness_best.csv",
+                    control_outcome(False, "no best instance to test the halved bound on"),
+                )
+            )
+            continue
+        top = g.loc[g["ratio"].idxmax()]
+        per_search = "; ".join(
+            f"{r.search} {_fmt(r.ratio)} (sharp {_fmt(r.ratio_sharp)}, T = {int(r.T)}, "
+            f"{r.instance_file})"
+            for r in g.itertuples()
+        )
+        factors = (
+            f"slack factors on the best: φ range ×{_fmt(top['factor_phi_range'])}, squaring "
+            f"×{_fmt(top['factor_squaring'])}, β2 ×{_fmt(top['factor_beta2'])}, rest "
+            f"×{_fmt(top['factor_rest'])}"
+        )
+        out.append(
+            spec.judge(
+                "reproduced" if top["ratio"] >= TIGHTNESS_GOAL[thm] else "not_reproduced",
+                f"largest ratio {_fmt(top['ratio'])} ({top['search']}, {top['family']}, "
+                f"T = {int(top['T'])}, {int(top['n_seeds'])} seeds; goal "
+                f"{TIGHTNESS_GOAL[thm]:g}); per search: {per_search}; {factors}; "
+                "table tightness_best.csv",
+                control_outcome(
+                    bool(top["ratio_sharp"] > HALVED_BOUND),
+                    f"measured/sharp bound on the best instance is {_fmt(top['ratio_sharp'])}: "
+                    "the halved sharp bound "
+                    + ("is violated" if top["ratio_sharp"] > HALVED_BOUND else "still holds"),
+                ),
+            )
+        )
+    return out
+
+
+def _closed_forms(rows: pd.DataFrame) -> Claim:
+    spec = TIGHTNESS_SPECS[-1]
+    if "closed_form_ratio" in rows:
+        rows = rows[np.isfinite(rows["closed_form_ratio"].astype(float))]
+    else:
+        rows = rows.iloc[:0]
+    if not len(rows):
+        return spec.judge(
+            "not_applicable",
+            "no constructive rows with a closed form in tightness.csv",
+            control_outcome(False, "no rows to test the control on"),
+        )
+
+    def agree(measured, form):
+        return np.abs(measured - form) <= CLOSED_FORM_REL * np.abs(form)
+
+    ok = agree(rows["ratio"], rows["closed_form_ratio"]) & agree(
+        rows["ratio_sharp"], rows["closed_form_ratio_sharp"]
+    )
+    layer = rows[rows["theorem"].isin(["lars", "lamb_beta2_zero"])]
+    fooled = int(agree(layer["ratio"], layer["closed_form_ratio_sharp"]).sum())
+    worst = np.max(np.abs(rows["ratio"] / rows["closed_form_ratio"] - 1))
+    return spec.judge(
+        verdict_from_fraction(int(ok.sum()), len(rows)),
+        f"{int(ok.sum())}/{len(rows)} constructive rows agree with their closed form (largest "
+        f"relative difference {worst:.2g}; T = {sorted(set(rows['T'].astype(int)))}); "
+        "table tightness.csv",
+        control_outcome(
+            len(layer) > 0 and fooled == 0,
+            f"against the sharp closed form the paper-form ratio agrees on {fooled}/{len(layer)} "
+            "rows of Theorems 2-3",
+        ),
+    )
 
 
 def tightness_claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
     out = bound_holds(tables, "tightness", "tightness")
-    best = tables.get("tightness_best", pd.DataFrame())
-    if len(best):
-        top = best.loc[best.groupby("theorem")["ratio"].idxmax()]
-        ev = "; ".join(
-            f"{r.theorem}: {_fmt(r.ratio)} ({r.search}, {r.instance}, T = {int(r.T)})"
-            for r in top.itertuples()
-        )
-        halved = int((top["ratio"] <= HALVED_BOUND).sum())
-        out.append(
-            TIGHTNESS_SPEC.judge(
-                verdict_from_fraction(int((top["ratio"] <= 1).sum()), len(top)),
-                f"largest ratio per theorem: {ev}; table tightness_best.csv",
-                control_outcome(
-                    halved < len(top),
-                    f"{halved}/{len(top)} theorems also satisfy the halved bound (largest "
-                    f"ratio {_fmt(top['ratio'].max())})",
-                ),
-            )
-        )
-    else:
-        out.append(
-            TIGHTNESS_SPEC.judge(
-                "not_applicable",
-                "no rows in tightness_best.csv",
-                control_outcome(False, "no rows to test the halved bound on"),
-            )
-        )
+    out.extend(_tightness_worst_case(tables.get("tightness_best", pd.DataFrame())))
+    rows = tables.get("tightness", pd.DataFrame())
+    out.append(_closed_forms(rows[rows["search"] == "constructive"] if len(rows) else rows))
     return out
 
 
