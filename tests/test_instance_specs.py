@@ -235,13 +235,14 @@ def test_overflowing_bound_is_out_of_hypothesis(monkeypatch):
     b = build(SMALL)
     opt, res = _run(b, "lars")
 
-    def overflow(theorem, consts):
+    def overflow(theorem, consts, form="paper"):
         raise OverflowError(34, "Numerical result out of range")
 
     monkeypatch.setattr(validate_mod, "bound_value", overflow)
     row = summarise(b, "lars", opt, res, 0)
     assert not row["in_hypothesis"] and row["holds"] is None
     assert "numeric_range (bound=inf not finite)" in row["failed_assumptions"]
+    assert row["bound_sharp"] == float("inf") and math.isnan(row["ratio_sharp"])
 
 
 def test_numeric_range_rule():

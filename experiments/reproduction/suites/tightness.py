@@ -449,8 +449,9 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
     best = best.drop(columns=["n_instances"], errors="ignore").merge(
         counts, on=["theorem", "search"]
     )
-    order = {t: i for i, t in enumerate(THEOREMS)}
-    best = best.sort_values(["theorem", "search"], key=lambda s: s.map(order).fillna(s))
+    # theorems in the paper's order, searches alphabetically within each
+    best["_order"] = best["theorem"].map({t: i for i, t in enumerate(THEOREMS)})
+    best = best.sort_values(["_order", "search"])
     return best[list(BEST_COLUMNS)].reset_index(drop=True)
 
 
