@@ -11,6 +11,12 @@ output x_a with a uniform on {1, …, T} (x_1 included, x_{T+1} not), per noise 
 
 It also accumulates, per layer, the normalisation-bias lemma's two sides
 ‖∇_i f‖·‖g^(i)/‖g^(i)‖ − ∇_i f/‖∇_i f‖‖ and 2‖g^(i) − ∇_i f‖ (Theorem 2's proof [D]).
+
+For a custom optimizer with a claim (``OptimizerSpec.step_check``) it also keeps, per layer, the
+largest relative deviation of the step from the claimed one (a layer-wise step's norm outside
+[ηα_l, ηα_u]: :func:`step_norm_deviation`; SGD's −ηg: :func:`sgd_step_deviation`); other
+optimizers' programs carry nothing of it.
+:func:`trajectory` gives one seed's iterates themselves.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import numpy as np
 import optax
 
 from experiments.precision import with_x64
-from experiments.validation.optimizers import OptimizerSpec
+from experiments.validation.optimizers import SGD_STEP, STEP_NORM, OptimizerSpec
 from experiments.validation.spec import Built
 
 # Per-run scalars averaged over t = 1..T (the uniform x_a), in this order.
@@ -42,7 +48,12 @@ class RunResult:
 
     ``mean[name]`` for ``SCALARS`` and ``LAYERED``; ``final_f`` and ``final_grad_sq`` at x_{T+1};
     ``trace_t`` (K,) the steps traced and ``trace[name]`` (n_eta, n_seeds, K[, h]) for
-    ``grad_sq``, ``f`` and ``trust_ratio`` when ``trace_every`` was given.
+    ``grad_sq``, ``f`` and ``trust_ratio`` when ``trace_every`` was given. ``step_check``
+    (n_eta, n_seeds, h): for a custom optimizer with a claim only (else None), the largest
+    relative deviation over the run's steps of each layer's step from the claimed one
+    (``OptimizerSpec.step_check``: :func:`step_norm_deviation` or :func:`sgd_step_deviation`;
+    NaN if the run left the float range). ``layer_names``: the layers in the order of every
+    per-layer axis.
     """
 
     etas: np.ndarray
@@ -54,6 +65,8 @@ class RunResult:
     final_grad_sq: np.ndarray
     trace_t: np.ndarray | None = None
     trace: dict[str, np.ndarray] | None = None
+    step_check: np.ndarray | None = None
+    layer_names: tuple[str, ...] | None = None
 
 
 def _measures(objective, p, x: dict[str, jax.Array]) -> tuple[dict[str, jax.Array], Any]:
@@ -81,6 +94,60 @@ def _normalisation_bias(grad, g) -> tuple[jax.Array, jax.Array]:
         lhs.append(jnp.where(ok, na * jnp.sqrt(jnp.sum(diff * diff)), 0.0))
         rhs.append(2 * jnp.sqrt(jnp.sum((b - a) ** 2)))
     return jnp.stack(lhs), jnp.stack(rhs)
+
+
+def _norm(a: jax.Array) -> jax.Array:
+    return jnp.sqrt(jnp.sum(a * a))
+
+
+def step_norm_deviation(x, updates, eta: Any, phi: Any) -> jax.Array:
+    """Per layer i, how far the step's norm ‖u^(i)‖ lies outside [η α_l, η α_u], relative to
+    η α_l: max(0, η α_l − ‖u^(i)‖, ‖u^(i)‖ − η α_u) / (η α_l), ``phi`` = (α_l, α_u), 0 < α_l.
+
+    Theorems 2-3 (λ = 0) move every layer by η φ_i with α_l ≤ φ_i ≤ α_u and use nothing else of
+    φ (the descent term needs φ_i ≥ α_l, the curvature term φ_i ≤ α_u), so any φ inside the
+    declared bounds passes. u is the optimizer's update itself (the runner adds it to x_t;
+    measuring x_{t+1} − x_t instead would add the rounding of x_t + u_t, relative
+    ε_mach·‖x‖/‖u‖, which is the runner's, not the optimizer's); ``x`` is unused, kept so every
+    check takes the step's context."""
+    del x
+    out = []
+    for k in sorted(updates):
+        n, lo, hi = _norm(updates[k]), eta * phi[0], eta * phi[1]
+        out.append(jnp.maximum(jnp.maximum(lo - n, n - hi), 0.0) / lo)
+    return jnp.stack(out)
+
+
+def sgd_step_deviation(g, updates, eta: Any) -> jax.Array:
+    """Per layer i, ‖u^(i) + η g^(i)‖ / (η‖g^(i)‖): the relative deviation of the step
+    u = x_{t+1} − x_t from Theorem 1's −η g (0 where both vanish, ∞ where only g does)."""
+    out = []
+    for k in sorted(g):
+        miss, scale = _norm(updates[k] + eta * g[k]), eta * _norm(g[k])
+        ok = scale > 0
+        out.append(
+            jnp.where(ok, miss / jnp.where(ok, scale, 1.0), jnp.where(miss > 0, jnp.inf, 0.0))
+        )
+    return jnp.stack(out)
+
+
+def _step_deviation(kind: str, x, g, updates, eta: Any, numbers) -> jax.Array:
+    if kind == STEP_NORM:
+        return step_norm_deviation(x, updates, eta, numbers["phi"])
+    assert kind == SGD_STEP, kind
+    return sgd_step_deviation(g, updates, eta)
+
+
+def _eta_at(lr: Any, t: jax.Array) -> Any:
+    """η of step t (0-based): the learning rate, or a schedule at the count t (optax calls a
+    schedule with the number of updates already made)."""
+    return lr(t) if callable(lr) else lr
+
+
+def _noisy_gradient(noise, data, key: jax.Array, t: jax.Array, b, grad):
+    """g_t = ∇f(x_t) + ξ̄_t, the minibatch noise of step t drawn with ``step_key(key, t)``."""
+    xi = noise.minibatch_mean(step_key(key, t), data["table"], b, sigma=data["sigma"])
+    return {k: grad[k] + xi[k] for k in grad}
 
 
 def step_key(key: jax.Array, t: jax.Array) -> jax.Array:
@@ -124,20 +191,29 @@ def _core(built: Built, opt: OptimizerSpec, trace: tuple[int, int] | None, batch
     its carry unchanged). Vmapped over seeds inside and the (setting, η) pairs outside; with
     ``batched``, each pair gathers its instance's data from the stacked instances.
     ``trace`` = (every, K): record ``grad_sq``, ``f`` and the trust ratios at t = 0, every, ...
+    With ``opt.step_check`` the carry also holds the running maximum of the step deviation; the
+    programs of the other optimizers are the same as without the check (it is None there).
     """
     objective, noise = built.objective, built.noise
     h = objective.h
+    check = opt.step_check
 
     def run(data, n_steps, key, eta, T, b):
         p, numbers = data["objective"], data["opt"]
         # η itself, or its schedule over this run's T when the spec sets a decay
-        tx = opt.factory(numbers)(opt.learning_rate(eta, T, numbers))
+        lr = opt.learning_rate(eta, T, numbers)
+        tx = opt.factory(numbers)(lr)
 
-        def step(t, x, state, sums):
+        def step(t, x, state, sums, dev):
             m, grad = _measures(objective, p, x)
-            xi = noise.minibatch_mean(step_key(key, t), data["table"], b, sigma=data["sigma"])
-            g = {k: grad[k] + xi[k] for k in grad}
+            g = _noisy_gradient(noise, data, key, t, b, grad)
             updates, new_state = tx.update(g, state, x)
+            if check is not None:
+                new_dev = jnp.maximum(
+                    dev, _step_deviation(check, x, g, updates, _eta_at(lr, t), numbers)
+                )
+            else:
+                new_dev = None
             ratios = opt.trust_ratios(new_state, x, numbers)
             nb_lhs, nb_rhs = _normalisation_bias(grad, g)
             m = {**m, "trust_ratio": ratios, "nb_lhs": nb_lhs, "nb_rhs": nb_rhs}
@@ -145,18 +221,23 @@ def _core(built: Built, opt: OptimizerSpec, trace: tuple[int, int] | None, batch
             keep = lambda new, old: jax.tree.map(  # noqa: E731
                 lambda a, c: jnp.where(active, a, c), new, old
             )
-            new = (optax.apply_updates(x, updates), new_state, {k: sums[k] + m[k] for k in sums})
+            new = (
+                optax.apply_updates(x, updates),
+                new_state,
+                {k: sums[k] + m[k] for k in sums},
+                new_dev,
+            )
             out = {"grad_sq": m["grad_sq"], "f": m["f"], "trust_ratio": ratios}
-            return keep(new, (x, state, sums)), out
+            return keep(new, (x, state, sums, dev)), out
 
         def body(carry):
-            t, x, state, sums, buf = carry
-            (x, state, sums), out = step(t, x, state, sums)
+            t, x, state, sums, buf, dev = carry
+            (x, state, sums, dev), out = step(t, x, state, sums, dev)
             if trace is not None:
                 every = trace[0]
                 i, due = t // every, (t % every) == 0
                 buf = jax.tree.map(lambda a, v: a.at[i].set(jnp.where(due, v, a[i])), buf, out)
-            return t + 1, x, state, sums, buf
+            return t + 1, x, state, sums, buf, dev
 
         x1 = data["x1"]
         sums0 = {k: jnp.zeros(()) for k in SCALARS} | {k: jnp.zeros((h,)) for k in LAYERED}
@@ -167,11 +248,12 @@ def _core(built: Built, opt: OptimizerSpec, trace: tuple[int, int] | None, batch
                 "f": jnp.zeros((trace[1],)),
                 "trust_ratio": jnp.zeros((trace[1], h)),
             }
-        carry = (jnp.zeros((), jnp.int32), x1, tx.init(x1), sums0, buf0)
-        _, x, _, sums, buf = jax.lax.while_loop(lambda c: c[0] < n_steps, body, carry)
+        dev0 = None if check is None else jnp.zeros((h,))
+        carry = (jnp.zeros((), jnp.int32), x1, tx.init(x1), sums0, buf0, dev0)
+        _, x, _, sums, buf, dev = jax.lax.while_loop(lambda c: c[0] < n_steps, body, carry)
         mean = {k: v / T for k, v in sums.items()}
         last, _ = _measures(objective, p, x)
-        return mean, last["f"], last["grad_sq"], buf
+        return mean, last["f"], last["grad_sq"], buf, dev
 
     # Two vmap levels, seeds inside (data, η, T and b stay unbatched there: each seed's step
     # uses the same numbers), the (setting, η) pairs flattened outside: tracing batches the
@@ -325,7 +407,8 @@ def launch(
     out = fn(*args)
 
     def results() -> list[RunResult]:
-        mean, final_f, final_sq, buf = gather(out) if mesh is not None else jax.device_get(out)
+        mean, final_f, final_sq, buf, dev = gather(out) if mesh is not None else jax.device_get(out)
+        names = tuple(sorted(builts[0].x1))
         return [
             RunResult(
                 etas=etas[k],
@@ -337,6 +420,8 @@ def launch(
                 final_grad_sq=final_sq[k],
                 trace_t=None if buf is None else np.arange(1, T + 1, trace_every),
                 trace=None if buf is None else {n: v[k] for n, v in buf.items()},
+                step_check=None if dev is None else dev[k],
+                layer_names=names,
             )
             for k, (T, b) in enumerate(zip(Ts, bs, strict=True))
         ]
@@ -388,6 +473,76 @@ def simulate(
     )[0]
 
 
+_TRAJECTORIES: dict[tuple, Any] = {}
+
+
+def _trajectory_core(built: Built, opt: OptimizerSpec):
+    """The jitted iterates of one run of one structure: the step of :func:`_core` (same noise
+    draws, same update) in a ``scan`` of static length, returning x_1, ..., x_n stacked."""
+    objective, noise = built.objective, built.noise
+
+    def run(data, key, eta, T, b, n_steps):
+        p, numbers = data["objective"], data["opt"]
+        tx = opt.factory(numbers)(opt.learning_rate(eta, T, numbers))
+
+        def body(carry, t):
+            x, state = carry
+            grad = objective.grad_fn(p, x)
+            g = _noisy_gradient(noise, data, key, t, b, grad)
+            updates, state = tx.update(g, state, x)
+            return (optax.apply_updates(x, updates), state), x
+
+        x1 = data["x1"]
+        _, xs = jax.lax.scan(body, (x1, tx.init(x1)), jnp.arange(n_steps, dtype=jnp.int32))
+        return xs
+
+    return jax.jit(run, static_argnums=5)
+
+
+@with_x64
+def trajectory(
+    built: Built,
+    opt: OptimizerSpec,
+    eta: float,
+    batch_size: int,
+    n_steps: int,
+    key: jax.Array,
+    *,
+    T: int | None = None,
+) -> list[dict[str, np.ndarray]]:
+    """The iterates x_1, ..., x_{n_steps} of seed 0 of ``simulate(built, opt, T, batch_size,
+    [eta], n_seeds, key)``: the same random numbers (seed key ``fold_in(key, 0)``, step t's
+    ``step_key``), the same update, float64 (equal to the runner's to rounding, tested).
+
+    ``T`` (default ``n_steps``) only sets the horizon of a decaying step size
+    (``OptimizerSpec.learning_rate``); with a constant η the iterates do not depend on it. One
+    compiled program per structure (:func:`structure`) and ``n_steps``.
+    """
+    n_steps = _check_int("n_steps", n_steps)
+    b = _check_int("batch_size", batch_size)
+    T = n_steps if T is None else _check_int("T", T)
+    eta = float(eta)
+    if not (math.isfinite(eta) and eta > 0):
+        raise ValueError(f"eta={eta!r} is invalid: expected a finite step size > 0")
+    ident = structure(built, opt)
+    if ident not in _TRAJECTORIES:
+        _TRAJECTORIES[ident] = (built, _trajectory_core(built, opt))
+    fn = _TRAJECTORIES[ident][1]
+    # seed 0 of launch's seed keys: vmap(fold_in(key, s)) over s = arange(n_seeds)
+    seed_key = jax.random.fold_in(key, jnp.arange(1)[0])
+    xs = fn(
+        instance_data(built, opt),
+        seed_key,
+        jnp.asarray(eta),
+        jnp.asarray(T),
+        jnp.asarray(b),
+        n_steps,
+    )
+    xs = jax.device_get(xs)
+    return [{k: np.asarray(v[t]) for k, v in xs.items()} for t in range(n_steps)]
+
+
 def clear_cache() -> None:
     """Drop compiled runners (they hold their instance alive)."""
     _COMPILED.clear()
+    _TRAJECTORIES.clear()
