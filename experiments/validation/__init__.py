@@ -6,6 +6,8 @@ The engine, in the order data flows through it:
   :func:`~.spec.build`, which constructs and certifies it;
 * :mod:`.objectives` and :mod:`.noise`: the objective families and noise models
   (:mod:`.sincos` and :mod:`.hessian` are their float64 kernels and Hessian-norm tools);
+* :mod:`.custom` and :mod:`.certify`: your own objective (from functions, or a registered
+  family that instance JSON can name) and the sampled certificate of its claimed constants;
 * :mod:`.optimizers`: the analysed algorithm of each theorem and the baselines, from
   :mod:`lamb_ref`;
 * :mod:`.runner`: vmapped runs over seeds, step sizes, horizons and instances, one compiled

@@ -615,6 +615,9 @@ FAMILIES: dict[str, Callable[..., Objective]] = {
     "noisy_quadratic": noisy_quadratic,
     "teacher_student_tanh": teacher_student_tanh,
 }
+# The families defined here; ``experiments.validation.custom.register_family`` adds others to
+# FAMILIES (and their options to OPTION_RANGES/OPTION_DEFAULTS) and refuses these names.
+BUILTIN_FAMILIES: frozenset[str] = frozenset(FAMILIES)
 
 
 def make_objective(

@@ -18,7 +18,7 @@ import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -27,9 +27,6 @@ import optax
 
 import lamb_ref
 from lamb_ref import _layers
-
-if TYPE_CHECKING:
-    from experiments.validation.runner import RunResult
 
 OPTIMIZERS = ("sgd", "lars", "lamb", "momentum", "adam")
 # The name of every user-supplied optimizer (:meth:`OptimizerSpec.custom`; its label is the
@@ -439,11 +436,12 @@ def _percent(x: float) -> str:
     return f"{100 * x:.3g} %"
 
 
-def run_violations(opt: OptimizerSpec, result: RunResult, theorem: str | None) -> list[str]:
+def run_violations(opt: OptimizerSpec, result: Any, theorem: str | None) -> list[str]:
     """The failed assumptions a run itself shows, for ``opt`` validated against ``theorem``.
 
     For a custom optimizer with a claim: the claimed step's worst relative deviation per layer,
-    over every η, seed and step of ``result`` (``RunResult.step_check``), beyond
+    over every η, seed and step of ``result`` (an ``experiments.validation.runner.RunResult``,
+    typed loosely because the runner imports this module; its ``step_check``), beyond
     :data:`STEP_NORM_REL` (layer-wise claims: ‖x_{t+1}^(i) - x_t^(i)‖ outside [η α_l, η α_u]) or
     :data:`SGD_STEP_REL` (``sgd``: x_{t+1} - x_t against -η g_t), one line naming the layers
     (e.g. ``"step norm outside [ηα_l, ηα_u]: layer_01 deviates by up to 31 %"``); and
