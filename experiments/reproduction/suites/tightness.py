@@ -184,9 +184,14 @@ def constructive_ratio(theorem: str, T: int) -> tuple[float, float] | None:
 
 
 def slack_factors(row: pd.Series | dict) -> dict[str, float]:
-    """The bound's slack on one row as a product of named factors (each ≥ 1; 1 = attained).
+    """The bound's slack on one row as a product of named factors (1 = attained).
 
-    bound/measure = Π factors. Theorems 2 and 3 (β2 = 0): ``phi_range`` = (α_u/α_l)² (the proof
+    bound/measure = Π factors. ``phi_range``, ``squaring`` and ``beta2`` are what those steps of
+    the proof can lose at most on the row's constants (each ≥ 1); ``rest`` is the remainder, so
+    it falls below 1 when the instance does not realise a step's worst case (φ_i strictly
+    between α_l and α_u, so the φ step loses less than its factor).
+
+    Theorems 2 and 3 (β2 = 0): ``phi_range`` = (α_u/α_l)² (the proof
     replaces φ_i by α_l in the descent term and by α_u in the curvature term), ``squaring`` =
     paper/sharp form (the step (a + b)² ≤ 2a² + 2b², between 1 and 2), ``rest`` = what the
     remaining steps lose together (block descent, telescoping, Jensen, the normalisation-bias
