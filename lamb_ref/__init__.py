@@ -10,7 +10,7 @@ in-place NumPy step, bit for bit the reference's: :mod:`lamb_ref.numpy_inplace`.
 """
 
 from lamb_ref import masks, schedules, variants
-from lamb_ref._checks import HyperparameterError, LeafDtypeError
+from lamb_ref._checks import HyperparameterError, LeafDtypeError, NonFiniteGradientError
 from lamb_ref.baselines import adagrad, adam, adamw, momentum, sgd
 from lamb_ref.finite import check_finite, finite_check
 from lamb_ref.lamb import lamb
@@ -21,6 +21,7 @@ from lamb_ref.tree import apply_updates, leaf_names
 __all__ = [
     "HyperparameterError",
     "LeafDtypeError",
+    "NonFiniteGradientError",
     "adagrad",
     "adam",
     "adamw",

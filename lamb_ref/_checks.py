@@ -30,7 +30,9 @@ class NonFiniteGradientError(FloatingPointError):
 
 
 class LeafDtypeError(HyperparameterError, TypeError):
-    """A params/grads leaf is not floating (integer, bool, complex, ...): both backends refuse it.
+    """A params/grads leaf has a dtype the optimizer does not take: integer, bool or another
+    non-numeric type everywhere, complex where the optimizer has no complex form (see
+    :func:`complex_refusal`). Both backends refuse it with the same message.
 
     A :class:`HyperparameterError` (so one ``except`` catches every bad-input error) and a
     ``TypeError`` (the leaf's type is what is wrong).
@@ -203,17 +205,14 @@ def unknown_keys(where: str, given: dict[str, Any], accepted: Sequence[str]) -> 
 # --- the leaves of params and grads -------------------------------------------------------------
 
 ALLOWED_LEAVES = (
-    "floating-point arrays of any float dtype (float16, bfloat16, float32, float64, ...) "
-    "and Python floats"
+    "floating-point arrays of any float dtype (float16, bfloat16, float32, float64, ...), "
+    "complex64/complex128 arrays (where the optimizer has a complex form), and Python floats "
+    "and complexes"
 )
 _REFUSED = {
     "int": "integer and bool leaves cannot take a gradient step; cast the leaf to a float dtype "
     "or keep it out of the tree given to the optimizer",
-    "complex": "complex leaves are not supported yet (support is planned): optax handles them "
-    "by using |g|² = g·conj(g) in the second moments and the norms (each complex entry counts "
-    "as a pair of reals), which no optimizer here implements yet; for now split a complex "
-    "parameter into real and imaginary float leaves",
-    "other": "it is not a floating-point array",
+    "other": "it is not a floating-point or complex array",
 }
 
 
@@ -243,16 +242,46 @@ def leaf_kind(leaf: Any) -> tuple[str, str]:
     return "other", f"dtype {name}"
 
 
-def float_leaves(what: str, names: Sequence[str], leaves: Sequence[Any]) -> None:
-    """Every leaf must be floating; else :class:`LeafDtypeError` naming the leaf and its dtype."""
+def _where(name: str) -> str:
+    return repr(name) if name else "'' (the tree is a single leaf)"
+
+
+def float_leaves(
+    what: str, names: Sequence[str], leaves: Sequence[Any], complex_refused: str | None = None
+) -> None:
+    """Every leaf must be floating or complex; else :class:`LeafDtypeError` naming the leaf.
+
+    ``complex_refused``: None where the optimizer takes complex leaves (optax's convention, see
+    ``docs/variants.md``), else why it does not (:func:`complex_refusal`), which the error for a
+    complex leaf then gives.
+    """
     for n, leaf in zip(names, leaves, strict=True):
         kind, desc = leaf_kind(leaf)
-        if kind != "float":
-            where = repr(n) if n else "'' (the tree is a single leaf)"
-            raise LeafDtypeError(
-                f"{what} leaf {where} has {desc}: {_REFUSED[kind]}; "
-                f"the optimizers take {ALLOWED_LEAVES}"
-            )
+        if kind == "float" or (kind == "complex" and complex_refused is None):
+            continue
+        reason = complex_refused if kind == "complex" else _REFUSED[kind]
+        raise LeafDtypeError(
+            f"{what} leaf {_where(n)} has {desc}: {reason}; the optimizers take {ALLOWED_LEAVES}"
+        )
+
+
+def complex_refusal(optimizer: str, trust_norm_: str) -> str | None:
+    """Why ``optimizer`` with this trust norm refuses complex leaves, or None if it takes them.
+
+    Every optimizer here has a complex form (optax's: |g|² = g·conj(g) in the second moments,
+    ‖x‖ = √Σ|x_j|² in the trust ratio) except for the l1 and l∞ trust norms: for a complex layer
+    they are ambiguous (Σ|z_j| and max|z_j| with the modulus, or Σ(|Re z_j| + |Im z_j|) and
+    max(|Re z_j|, |Im z_j|) with each entry a pair of reals), and no library settles it.
+    """
+    if trust_norm_ == "l2":
+        return None
+    return (
+        f"{optimizer} with trust_norm={trust_norm_!r} does not take complex leaves: the "
+        f"{trust_norm_} norm of a complex layer is ambiguous (the modulus |z| or each entry as "
+        "a pair of reals (Re z, Im z) give different norms) and no reference library defines "
+        "it; use trust_norm='l2' (‖x‖ = √Σ|x_j|², optax's convention) or split the parameter "
+        "into real and imaginary float leaves"
+    )
 
 
 def learning_rate_value(value: Any, count: Any, schedule: bool) -> None:

@@ -22,12 +22,52 @@ CHECK_LEARNING_RATE: contextvars.ContextVar[bool] = contextvars.ContextVar(
 )
 
 
+def real_dtype(dtype: Any) -> Any:
+    """The real dtype of a leaf's scalars, norms and second moments: the dtype itself for a real
+    leaf, float32/float64 for complex64/complex128 (learning rates and norms stay real)."""
+    return jnp.finfo(dtype).dtype if jnp.issubdtype(dtype, jnp.complexfloating) else dtype
+
+
+def abs_sq(x: jnp.ndarray) -> jnp.ndarray:
+    """|x|² = x·conj(x) = (Re x)² + (Im x)², real; for a real x the same expression x·x as ever.
+
+    Each complex entry counts as a pair of reals, as in optax (``optax.tree`` moments, norms).
+    """
+    if jnp.iscomplexobj(x):
+        return x.real * x.real + x.imag * x.imag
+    return x * x
+
+
+def scaled_abs_sq(c: Any, g: jnp.ndarray) -> jnp.ndarray:
+    """c·|g|², the increment of a second moment (real).
+
+    For a real g it is evaluated as (c·g)·g, the order the real path has always used (same bits).
+    """
+    if jnp.iscomplexobj(g):
+        return c * abs_sq(g)
+    return c * g * g
+
+
+def real_full_like(x: jnp.ndarray, value: Any = 0) -> jnp.ndarray:
+    """A |g|² accumulator filled with ``value``: x's shape and real dtype (for a real x exactly
+    ``jnp.full_like(x, value)``, weak type and sharding included)."""
+    if jnp.iscomplexobj(x):
+        return jnp.full_like(x, value, dtype=real_dtype(x.dtype))
+    return jnp.full_like(x, value)
+
+
 def layer_norm(x: jnp.ndarray, kind: str) -> jnp.ndarray:
-    """‖x‖_2, ‖x‖_1 or ‖x‖_∞ of one layer (0 for an empty layer)."""
+    """‖x‖_2, ‖x‖_1 or ‖x‖_∞ of one layer (0 for an empty layer), of x's real dtype.
+
+    A complex layer has only the l2 norm √Σ|x_j|² (each entry a pair of reals); the optimizers
+    refuse complex leaves with the others (:func:`lamb_ref._checks.complex_refusal`).
+    """
     if x.size == 0:
-        return jnp.zeros((), x.dtype)
+        return jnp.zeros((), real_dtype(x.dtype))
     if kind == "l2":
-        return jnp.sqrt(jnp.sum(x * x))
+        return jnp.sqrt(jnp.sum(abs_sq(x)))
+    if jnp.iscomplexobj(x):
+        raise ValueError(f"the {kind} norm of a complex layer is not defined here")
     if kind == "l1":
         return jnp.sum(jnp.abs(x))
     return jnp.max(jnp.abs(x))
@@ -65,7 +105,8 @@ def trust_ratio(
         ratio = 1                                 where either norm is 0 (or NaN: NaN > 0 is false)
         ratio ← min(ratio, max_ratio)             if ``max_ratio`` is given (timm ``trust_clip``)
 
-    and the ratio is returned as a scalar of ``dtype`` (default: x's). The terms not given drop
+    and the ratio is returned as a real scalar of ``dtype`` (default: x's; the real dtype of a
+    complex one, as the norms are real). The terms not given drop
     out: c (``coefficient``), λ (``weight_decay``) and ε (``eps``) are absent from Algorithm 1
     (LARS, u = m) and Algorithm 2 (LAMB, u = r + λx), which use φ(‖x‖)/‖u‖; You, Gitman &
     Ginsburg 2017 (timm ``Lars``, torch-optimizer ``LARS``) use c‖x‖/(‖g‖ + λ‖x‖ + ε) with u = g,
@@ -85,7 +126,7 @@ def trust_ratio(
     ratio = jnp.where(ok, num / jnp.where(ok, den, 1), 1)
     if max_ratio is not None:
         ratio = jnp.minimum(ratio, max_ratio)
-    return ratio.astype(x.dtype if dtype is None else dtype)
+    return ratio.astype(real_dtype(x.dtype if dtype is None else dtype))
 
 
 def fresh(operands: Any) -> Any:
@@ -122,5 +163,6 @@ def learning_rate_at(learning_rate: Any, count: jnp.ndarray) -> Any:
 
 
 def scalar(value: Any, like: jnp.ndarray) -> jnp.ndarray:
-    """A hyperparameter as a scalar of the leaf's dtype (keeps float32 state float32)."""
-    return jnp.asarray(value, dtype=like.dtype)
+    """A hyperparameter as a scalar of the leaf's real dtype (keeps float32 state float32; a
+    complex64 leaf's η, β, λ are float32)."""
+    return jnp.asarray(value, dtype=real_dtype(like.dtype))

@@ -1,7 +1,9 @@
 """Baselines as optax ``GradientTransformation``s: SGD, heavy-ball momentum, Adam, AdamW, AdaGrad.
 
 Written here (not aliased to optax) so the live-optax tests compare two implementations;
-conventions follow optax. NumPy twins and update rules: ``lamb_ref.reference.baselines``.
+conventions follow optax, complex leaves included: second moments and AdaGrad's sum accumulate
+|g|² = g·conj(g) (real state), first moments and updates stay complex, η and λ stay real.
+NumPy twins and update rules: ``lamb_ref.reference.baselines``.
 """
 
 from __future__ import annotations
@@ -117,7 +119,7 @@ def _adam_like(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask):
     def init(params):
         params = float_tree(params, "params")
         z = jax.tree.map(jnp.zeros_like, params)
-        return AdamState(_zero_count(), z, jax.tree.map(jnp.zeros_like, params))
+        return AdamState(_zero_count(), z, jax.tree.map(_layers.real_full_like, params))
 
     def update(grads, state, params=None, **extra_args):
         gs, xs, treedef = _flat(grads, params, decay)
@@ -134,12 +136,12 @@ def _adam_like(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask):
             s = lambda v, g=g: _layers.scalar(v, g)  # noqa: E731
             # 1 - β and 1 - β^t in float32 or wider, rounded once: in bfloat16 β2 = 0.999
             # itself rounds to 1, which made v = 0 and the step NaN.
-            wide = jnp.promote_types(g.dtype, jnp.float32)
+            wide = jnp.promote_types(_layers.real_dtype(g.dtype), jnp.float32)
             w = lambda v, wide=wide: jnp.asarray(v, wide)  # noqa: E731
             t = count.astype(wide)
             c1, c2 = s(1 - w(b1) ** t), s(1 - w(b2) ** t)
             m = s(b1) * mus[i] + s(1 - w(b1)) * g
-            v = s(b2) * nus[i] + s(1 - w(b2)) * g * g
+            v = s(b2) * nus[i] + _layers.scaled_abs_sq(s(1 - w(b2)), g)
             u = (m / c1) / (jnp.sqrt(v / c2) + s(eps))
             if wd_on[i]:
                 u = u + s(weight_decay) * x
@@ -175,7 +177,7 @@ def adamw(
 def adagrad(
     learning_rate: Any, initial_accumulator_value: Any = 0.1, eps: Any = 1e-7
 ) -> optax.GradientTransformationExtraArgs:
-    """AdaGrad (optax's form): G_t = G_{t-1} + g_t², x_{t+1} = x_t - η_t g_t/√(G_t + ε)."""
+    """AdaGrad (optax's form): G_t = G_{t-1} + |g_t|², x_{t+1} = x_t - η_t g_t/√(G_t + ε)."""
     _checks.learning_rate(learning_rate)
     _checks.nonnegative("initial_accumulator_value", initial_accumulator_value)
     _checks.nonnegative("eps", eps)
@@ -184,7 +186,7 @@ def adagrad(
         params = float_tree(params, "params")
         return AdagradState(
             _zero_count(),
-            jax.tree.map(lambda x: jnp.full_like(x, initial_accumulator_value), params),
+            jax.tree.map(lambda x: _layers.real_full_like(x, initial_accumulator_value), params),
         )
 
     def update(grads, state, params=None, **extra_args):
@@ -192,7 +194,7 @@ def adagrad(
         eta = _layers.learning_rate_at(learning_rate, state.count)
         accs, new, ups = jax.tree.leaves(state.sum_of_squares), [], []
         for g, a in zip(gs, accs, strict=True):
-            acc = a + g * g
+            acc = a + _layers.abs_sq(g)
             scale = jnp.where(acc > 0, jax.lax.rsqrt(acc + _layers.scalar(eps, g)), 0)
             new.append(acc)
             ups.append(-_layers.scalar(eta, g) * scale * g)

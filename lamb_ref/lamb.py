@@ -25,15 +25,15 @@ class LambState(NamedTuple):
 
 
 def global_clip_scale(leaves: list[jnp.ndarray], max_norm: Any) -> jnp.ndarray:
-    """max(‖g‖_global/c, 1), the norm over all leaves together (timm, apex)."""
-    total = jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in _layers.fresh(list(leaves))))
+    """max(‖g‖_global/c, 1), the norm over all leaves together (timm, apex; |g|² if complex)."""
+    total = jnp.sqrt(sum(jnp.sum(_layers.abs_sq(g)) for g in _layers.fresh(list(leaves))))
     return jnp.maximum(total / max_norm, 1.0)
 
 
 def clip_by_global_norm(leaves: list[jnp.ndarray], max_norm: Any) -> list[jnp.ndarray]:
     """ĝ = g / max(‖g‖_global/c, 1), the norm over all leaves together (timm, apex)."""
     scale = global_clip_scale(leaves, max_norm)
-    return [g / scale.astype(g.dtype) for g in leaves]
+    return [g / scale.astype(_layers.real_dtype(g.dtype)) for g in leaves]
 
 
 def lamb_family(
@@ -56,7 +56,7 @@ def lamb_family(
 
     Per step t (1-based) and per layer i, with ĝ the (optionally globally clipped) gradient:
 
-        m_t = β1 m_{t-1} + (1-β1) ĝ_t,     v_t = β2 v_{t-1} + (1-β2) ĝ_t²
+        m_t = β1 m_{t-1} + (1-β1) ĝ_t,     v_t = β2 v_{t-1} + (1-β2) |ĝ_t|²
         bias_correction="moments":   m̂ = m_t/(1-β1^t),  v̂ = v_t/(1-β2^t)   (arXiv v4/v5)
         otherwise:                   m̂ = m_t,            v̂ = v_t              (arXiv v3)
         r_t = m̂ / (√v̂ + ε)
@@ -66,6 +66,8 @@ def lamb_family(
         s_t = η_t, or η_t √(1-β2^t)/(1-β1^t) with bias_correction="step_size"
         ĝ = g / max(‖g‖_global/max_grad_norm, 1) if max_grad_norm is given (timm, apex)
 
+    Complex leaves (optax's convention): |ĝ|² = ĝ·conj(ĝ) and v are real, m, r, u complex, and
+    the norms are √Σ|·|²; refused with ``trust_norm`` "l1"/"linf" (see ``docs/variants.md``).
     The NumPy twin :func:`lamb_ref.reference.lamb.lamb_family` has the same arguments.
     """
     _checks.lamb_hyperparameters(
@@ -85,16 +87,19 @@ def lamb_family(
     if max_trust_ratio is not None:
         _checks.positive("max_trust_ratio", max_trust_ratio)
     phi_fn = _layers.phi_function(phi)
+    complex_refused = _checks.complex_refusal("lamb", trust_norm)
 
     def init(params: Any) -> LambState:
-        params = float_tree(params, "params")
+        params = float_tree(params, "params", complex_refused)
         zeros = jax.tree.map(jnp.zeros_like, params)
-        return LambState(jnp.zeros((), jnp.int32), zeros, jax.tree.map(jnp.zeros_like, params))
+        return LambState(
+            jnp.zeros((), jnp.int32), zeros, jax.tree.map(_layers.real_full_like, params)
+        )
 
     def update(
         grads: Any, state: LambState, params: Any = None, **extra_args: Any
     ) -> tuple[Any, LambState]:
-        grads, params = float_inputs(grads, params)
+        grads, params = float_inputs(grads, params, complex_refused)
         if params is None:
             raise _checks.HyperparameterError("params=None is invalid: LAMB needs the parameters")
         names = check_match(grads, params)
@@ -107,7 +112,7 @@ def lamb_family(
         clip = None if max_grad_norm is None else global_clip_scale(gs, max_grad_norm)
 
         def clipped(g, clip):
-            return g if clip is None else g / clip.astype(g.dtype)
+            return g if clip is None else g / clip.astype(_layers.real_dtype(g.dtype))
 
         def point(x, h, wd_on):
             """x̃, the point whose norm the trust ratio takes (x, or x - ηλx if decoupled)."""
@@ -137,11 +142,11 @@ def lamb_family(
 
         ms, vs, ups = [], [], []
         for i, (g, x) in enumerate(zip(gs, xs, strict=True)):
-            h = scalars(g.dtype)
+            h = scalars(_layers.real_dtype(g.dtype))
             # ĝ, computed by each moment's pass (the second from fresh inputs) rather than stored
             g, g2 = clipped(g, clip), (g if clip is None else clipped(*_layers.fresh((g, clip))))
             m = h["b1"] * mus[i] + h["1-b1"] * g
-            v = h["b2"] * nus[i] + h["1-b2"] * g2 * g2
+            v = h["b2"] * nus[i] + _layers.scaled_abs_sq(h["1-b2"], g2)
             x_tilde, u = point(x, h, wd_on[i]), direction(x, m, v, h, wd_on[i])
             ratio = 1
             if adapt_on[i]:
@@ -180,13 +185,15 @@ def lamb(
 
     For t = 1, 2, … and every layer i (one pytree leaf, named by its key path):
 
-        m_t = β1 m_{t-1} + (1-β1) g_t,       v_t = β2 v_{t-1} + (1-β2) g_t²
+        m_t = β1 m_{t-1} + (1-β1) g_t,       v_t = β2 v_{t-1} + (1-β2) |g_t|²
         m̂_t = m_t/(1-β1^t),  v̂_t = v_t/(1-β2^t)          (only if bias_correction)
         r_t = m̂_t / (√v̂_t + ε)
         x_{t+1}^(i) = x_t^(i) - η_t φ(‖x_t^(i)‖)/‖r_t^(i) + λx_t^(i)‖ · (r_t^(i) + λx_t^(i))
 
     The trust ratio is 1 where ‖x^(i)‖ = 0 or ‖r^(i) + λx^(i)‖ = 0, or where ``trust_ratio_mask``
     is False; λx is added only where ``weight_decay_mask`` is True (see :mod:`lamb_ref.masks`).
+    Complex leaves follow ``optax.lamb``: |g|² = g·conj(g), ‖x‖ = √Σ|x_j|², m and the update
+    complex, v real (refused with ``trust_norm`` "l1"/"linf", which are ambiguous for them).
 
     Args:
         learning_rate: η, a float or a schedule ``count -> η`` (count = steps already taken).

@@ -22,18 +22,23 @@ class LarsState(NamedTuple):
     momentum: Any  # momentum buffer
 
 
-def _init(params: Any) -> LarsState:
-    params = float_tree(params, "params")
-    return LarsState(jnp.zeros((), jnp.int32), jax.tree.map(jnp.zeros_like, params))
+def _transformation(
+    leaf_step, weight_decay_mask, trust_ratio_mask, learning_rate, complex_refused=None
+):
+    """Wrap ``leaf_step(g, x, buf, eta, wd_on, adapt_on) -> (update, new_buf)`` over leaves.
 
+    Complex leaves are taken (the momentum buffer is complex, η real) unless ``complex_refused``
+    says why not (:func:`lamb_ref._checks.complex_refusal`).
+    """
 
-def _transformation(leaf_step, weight_decay_mask, trust_ratio_mask, learning_rate):
-    """Wrap ``leaf_step(g, x, buf, eta, wd_on, adapt_on) -> (update, new_buf)`` over leaves."""
+    def init(params: Any) -> LarsState:
+        params = float_tree(params, "params", complex_refused)
+        return LarsState(jnp.zeros((), jnp.int32), jax.tree.map(jnp.zeros_like, params))
 
     def update(
         grads: Any, state: LarsState, params: Any = None, **extra_args: Any
     ) -> tuple[Any, LarsState]:
-        grads, params = float_inputs(grads, params)
+        grads, params = float_inputs(grads, params, complex_refused)
         if params is None:
             raise _checks.HyperparameterError("params=None is invalid: LARS needs the parameters")
         names = check_match(grads, params)
@@ -52,7 +57,7 @@ def _transformation(leaf_step, weight_decay_mask, trust_ratio_mask, learning_rat
             LarsState(state.count + 1, jax.tree.unflatten(treedef, new_bufs)),
         )
 
-    return optax.GradientTransformationExtraArgs(_init, update)
+    return optax.GradientTransformationExtraArgs(init, update)
 
 
 def lars(
@@ -73,7 +78,8 @@ def lars(
         x_{t+1}^(i) = x_t^(i) - η_t φ(‖x_t^(i)‖)/‖m_t^(i)‖ · m_t^(i)
 
     Ratio 1 where ‖x^(i)‖ = 0 or ‖m^(i)‖ = 0 or ``trust_ratio_mask`` is False. No trust
-    coefficient (φ carries the scale); the box's unused ε is not taken.
+    coefficient (φ carries the scale); the box's unused ε is not taken. A complex leaf has a
+    complex m and ‖·‖ = √Σ|·|² (refused with ``trust_norm`` "l1"/"linf").
 
     Args:
         learning_rate: η, a float or a schedule of the step count.
@@ -95,7 +101,13 @@ def lars(
         ratio = _layers.trust_ratio(*_layers.fresh((x, m)), phi_fn, trust_norm) if adapt_on else 1
         return -eta * ratio * m, m
 
-    return _transformation(leaf_step, weight_decay_mask, trust_ratio_mask, learning_rate)
+    return _transformation(
+        leaf_step,
+        weight_decay_mask,
+        trust_ratio_mask,
+        learning_rate,
+        _checks.complex_refusal("lars", trust_norm),
+    )
 
 
 def lars_2017(
@@ -117,7 +129,8 @@ def lars_2017(
         d = τ (g + λ_i x)
         b_t = μ b_{t-1} + d,   x_{t+1} = x_t - η_t (d + μ b_t if nesterov else b_t)
 
-    The learning rate multiplies after the momentum buffer (PyTorch SGD).
+    The learning rate multiplies after the momentum buffer (PyTorch SGD). Complex leaves: τ
+    real from ‖·‖ = √Σ|·|², d and b complex.
     """
     _checks.lars_hyperparameters(
         learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask
@@ -125,9 +138,9 @@ def lars_2017(
     _checks.lars_2017_hyperparameters(trust_coefficient, eps, nesterov)
 
     def leaf_step(g, x, buf, eta, wd_on, adapt_on):
-        mu = _layers.scalar(momentum, g)
-        lam = _layers.scalar(weight_decay, g) if wd_on else jnp.zeros((), g.dtype)
-        tau = jnp.ones((), g.dtype)
+        mu, real = _layers.scalar(momentum, g), _layers.real_dtype(g.dtype)
+        lam = _layers.scalar(weight_decay, g) if wd_on else jnp.zeros((), real)
+        tau = jnp.ones((), real)
         if adapt_on:
             x_, g_ = _layers.fresh((x, g))
             tau = _layers.trust_ratio(
@@ -164,7 +177,8 @@ def optax_lars(
         τ = c ‖x‖ / (‖d‖ + ε)                 (τ = 1 if ‖x‖ = 0 or ‖d‖ = 0, or not adapted)
         b_t = μ b_{t-1} - η_t τ d,   x_{t+1} = x_t + (−η_t τ d + μ b_t if nesterov else b_t)
 
-    The learning rate is applied before the momentum buffer.
+    The learning rate is applied before the momentum buffer. Complex leaves as ``optax.lars``:
+    τ real from ‖·‖ = √Σ|·|², d and b complex.
     """
     _checks.lars_hyperparameters(
         learning_rate, momentum, weight_decay, weight_decay_mask, trust_ratio_mask
@@ -176,7 +190,7 @@ def optax_lars(
         decayed = lambda g, x, lam: g + lam * x if wd_on else g  # noqa: E731
         lam = _layers.scalar(weight_decay, g)
         d = decayed(g, x, lam)
-        tau = jnp.ones((), g.dtype)
+        tau = jnp.ones((), _layers.real_dtype(g.dtype))
         if adapt_on:
             # ‖d‖ from its own copy of d (see _layers.fresh): d is never written to memory.
             tau = _layers.trust_ratio(

@@ -53,23 +53,30 @@ def _nesterov_lamb(
     beta1 = _schedule(b1, b1_schedule)
     beta2 = _schedule(b2, b2_schedule)
     phi_fn = _layers.phi_function(phi)
+    complex_refused = _checks.complex_refusal(
+        "nnlamb" if second_moment_nesterov else "nlamb", trust_norm
+    )
 
     def init(params: Any) -> NesterovLambState:
-        params = float_tree(params, "params")
+        params = float_tree(params, "params", complex_refused)
         leaves = jax.tree.leaves(params)
-        # the products Π β^i in float32 or wider (in bfloat16, β2 = 0.999 rounds to 1)
-        dtype = jnp.promote_types(leaves[0].dtype, jnp.float32) if leaves else jnp.float32
+        # the products Π β^i, real, in float32 or wider (in bfloat16, β2 = 0.999 rounds to 1)
+        dtype = (
+            jnp.promote_types(_layers.real_dtype(leaves[0].dtype), jnp.float32)
+            if leaves
+            else jnp.float32
+        )
         one = jnp.ones((), dtype)
         return NesterovLambState(
             jnp.zeros((), jnp.int32),
             jax.tree.map(jnp.zeros_like, params),
-            jax.tree.map(jnp.zeros_like, params),
+            jax.tree.map(_layers.real_full_like, params),
             one,
             one,
         )
 
     def update(grads, state, params=None, **extra_args):
-        grads, params = float_inputs(grads, params)
+        grads, params = float_inputs(grads, params, complex_refused)
         if params is None:
             raise _checks.HyperparameterError("params=None is invalid: N-LAMB needs the parameters")
         names = check_match(grads, params)
@@ -92,15 +99,17 @@ def _nesterov_lamb(
             s = lambda v, g=g: _layers.scalar(v, g)  # noqa: E731
             # 1 - a in float32 or wider, rounded once to the leaf's dtype: for a float32/float64
             # leaf exactly 1 - s(a); in bfloat16, β2 = 0.999 itself rounds to 1 and 1 - β2 to 0.
-            wide = jnp.promote_types(g.dtype, jnp.float32)
+            wide = jnp.promote_types(_layers.real_dtype(g.dtype), jnp.float32)
             c = lambda a, g=g, wide=wide: _layers.scalar(1 - jnp.asarray(a, wide), g)  # noqa: E731
             m = s(b1_t) * mus[i] + c(b1_t) * g
             m_hat = s(b1_next) * m / c(prod1_next) + c(b1_t) * g / c(prod1_t)
             if second_moment_nesterov:
-                v = s(b2_t) * nus[i] + c(b2_t) * g * g
-                v_hat = s(b2_next) * v / c(prod2_next) + c(b2_t) * g * g / c(prod2_t)
+                v = s(b2_t) * nus[i] + _layers.scaled_abs_sq(c(b2_t), g)
+                v_hat = s(b2_next) * v / c(prod2_next) + _layers.scaled_abs_sq(c(b2_t), g) / c(
+                    prod2_t
+                )
             else:
-                v = s(b2) * nus[i] + c(b2) * g * g
+                v = s(b2) * nus[i] + _layers.scaled_abs_sq(c(b2), g)
                 v_hat = s(b2) * v / c(jnp.asarray(b2, wide) ** t.astype(wide))
             r = m_hat / (jnp.sqrt(v_hat) + s(eps))
             u = r + s(weight_decay) * x if wd_on[i] else r
@@ -131,11 +140,12 @@ def nlamb(
 
         m_t = β1^t m_{t-1} + (1-β1^t) g_t
         m̂ = β1^{t+1} m_t/(1 - Π_{i≤t+1} β1^i) + (1-β1^t) g_t/(1 - Π_{i≤t} β1^i)
-        v_t = β2 v_{t-1} + (1-β2) g_t²,   v̂ = β2 v_t/(1-β2^t)
+        v_t = β2 v_{t-1} + (1-β2) |g_t|²,   v̂ = β2 v_t/(1-β2^t)
         r_t = m̂/(√v̂ + ε),  x_{t+1}^(i) = x_t^(i) - η_t φ(‖x^(i)‖)/‖r^(i)+λx^(i)‖ (r^(i)+λx^(i))
 
     β1^t is ``b1_schedule(t)`` (t = 1, 2, … as a float array; must be jnp-traceable) or the
-    constant ``b1``. Defaults are Nadam's (β1 = 0.975, β2 = 0.999, ε = 1e-8).
+    constant ``b1``. Complex leaves: |g|² = g·conj(g), ‖·‖ = √Σ|·|² (as :func:`lamb_ref.lamb`).
+    Defaults are Nadam's (β1 = 0.975, β2 = 0.999, ε = 1e-8).
     """
     return _nesterov_lamb(
         learning_rate,
@@ -169,8 +179,8 @@ def nnlamb(
 ) -> optax.GradientTransformationExtraArgs:
     """NN-LAMB (Appendix D, Algorithm 4; **recalled, not confirmed**): Nesterov in both moments.
 
-        v_t = β2^t v_{t-1} + (1-β2^t) g_t²
-        v̂ = β2^{t+1} v_t/(1 - Π_{i≤t+1} β2^i) + (1-β2^t) g_t²/(1 - Π_{i≤t} β2^i)
+        v_t = β2^t v_{t-1} + (1-β2^t) |g_t|²
+        v̂ = β2^{t+1} v_t/(1 - Π_{i≤t+1} β2^i) + (1-β2^t) |g_t|²/(1 - Π_{i≤t} β2^i)
 
     and the rest as :func:`nlamb`.
     """

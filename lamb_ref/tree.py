@@ -36,25 +36,28 @@ def apply_updates(params: Any, updates: Any) -> Any:
     return jax.tree.map(lambda x, u: (x + u).astype(jnp.asarray(x).dtype), params, updates)
 
 
-def float_tree(tree: Any, what: str) -> Any:
-    """``tree`` once every leaf is checked to be floating (:func:`lamb_ref._checks.float_leaves`).
+def float_tree(tree: Any, what: str, complex_refused: str | None = None) -> Any:
+    """``tree`` once every leaf is checked to be floating or complex (refused with the reason
+    ``complex_refused`` if given; :func:`lamb_ref._checks.float_leaves`).
 
-    The check reads dtypes only (static under ``jit``, no device work). Python float leaves
-    become arrays, as optax treats them; every other leaf is returned as is.
+    The check reads dtypes only (static under ``jit``, no device work). Python float and complex
+    leaves become arrays, as optax treats them; every other leaf is returned as is.
     """
     leaves, treedef = jax.tree.flatten(tree)
-    _checks.float_leaves(what, leaf_names(tree), leaves)
-    python_float = [isinstance(x, float) and not isinstance(x, np.generic) for x in leaves]
-    if not any(python_float):
+    _checks.float_leaves(what, leaf_names(tree), leaves, complex_refused)
+    python_scalar = [
+        isinstance(x, float | complex) and not isinstance(x, np.generic) for x in leaves
+    ]
+    if not any(python_scalar):
         return tree
-    leaves = [jnp.asarray(x) if p else x for x, p in zip(leaves, python_float, strict=True)]
+    leaves = [jnp.asarray(x) if p else x for x, p in zip(leaves, python_scalar, strict=True)]
     return jax.tree.unflatten(treedef, leaves)
 
 
-def float_inputs(grads: Any, params: Any) -> tuple[Any, Any]:
+def float_inputs(grads: Any, params: Any, complex_refused: str | None = None) -> tuple[Any, Any]:
     """:func:`float_tree` of the gradients, then of the parameters (unless None)."""
-    grads = float_tree(grads, "grads")
-    return grads, (None if params is None else float_tree(params, "params"))
+    grads = float_tree(grads, "grads", complex_refused)
+    return grads, (None if params is None else float_tree(params, "params", complex_refused))
 
 
 def check_match(grads: Any, params: Any) -> list[str]:

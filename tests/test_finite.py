@@ -64,3 +64,11 @@ def test_jax_check_names_the_leaf_eagerly_and_under_jit():
     with pytest.raises(Exception, match=r"non-finite gradient .*\['dense/kernel'\]"):
         jax.block_until_ready(step(grads, state, params))
     jax.block_until_ready(step(params, state, params))  # finite gradients pass under jit
+
+
+def test_the_error_is_exported_at_the_top_level():
+    """``except lamb_ref.NonFiniteGradientError`` catches what both backends raise."""
+    import lamb_ref
+
+    assert lamb_ref.NonFiniteGradientError is NonFiniteGradientError is RefNonFinite
+    assert "NonFiniteGradientError" in lamb_ref.__all__

@@ -2,10 +2,11 @@
 
 * Floating leaves of any float dtype (float16, bfloat16, float32, float64) and Python floats
   (as optax: treated as arrays) are accepted.
-* Integer, bool and complex leaves are refused, in ``init`` and in ``update``, with one
+* Integer and bool leaves are refused, in ``init`` and in ``update``, with one
   :class:`lamb_ref.LeafDtypeError` (a ``HyperparameterError`` and a ``TypeError``) naming the leaf
   path, its dtype and what is allowed - the same message in both backends, raised from dtypes
-  alone (at trace time under ``jit``).
+  alone (at trace time under ``jit``). Complex leaves are taken (optax's convention) except with
+  the l1/l∞ trust norms, which refuse them the same way (``tests/test_lamb_ref_complex.py``).
 * A learning rate (a schedule's value) that is negative or non-finite raises under the opt-in
   ``finite_check`` in both backends (under ``jit`` through ``jax.debug.callback``) and is taken
   as is without it, in both backends.
@@ -81,7 +82,6 @@ BAD_DTYPES = {
     "int32": np.int32,
     "int64": np.int64,
     "bool": np.bool_,
-    "complex64": np.complex64,
 }
 FLOAT_DTYPES = {
     "float16": np.float16,
@@ -191,8 +191,8 @@ def test_jax_refuses_at_trace_time(case):
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize(
     "leaf, described",
-    [(3, "Python type int"), (True, "Python type bool"), (1j, "Python type complex")],
-    ids=["int", "bool", "complex"],
+    [(3, "Python type int"), (True, "Python type bool")],
+    ids=["int", "bool"],
 )
 def test_python_scalar_leaves_other_than_float_are_refused(backend, leaf, described):
     tx = BACKENDS[backend].pkg.lamb(0.1)
@@ -200,9 +200,13 @@ def test_python_scalar_leaves_other_than_float_are_refused(backend, leaf, descri
         tx.init({"w": leaf, "b": 1.0})
 
 
-def test_complex_message_says_what_support_would_need():
-    with pytest.raises(LeafDtypeError, match=r"complex leaves are not supported .*g·conj\(g\)"):
-        lamb_ref.lamb(0.1).init({"w": jnp.ones(2, jnp.complex64)})
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_complex_leaves_are_refused_only_with_an_l1_or_linf_trust_norm(backend):
+    b = BACKENDS[backend]
+    params = {"w": b.arr(np.ones(2, np.complex64))}
+    b.pkg.lamb(0.1).init(params)  # l2: taken, as optax.lamb takes it
+    with pytest.raises(LeafDtypeError, match=r"lamb with trust_norm='l1' does not take complex"):
+        b.pkg.lamb(0.1, trust_norm="l1").init(params)
 
 
 def test_in_place_step_refuses_non_float_leaves_as_the_reference():

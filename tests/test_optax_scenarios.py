@@ -14,8 +14,8 @@ The scenarios (our own code; the ideas are those optax checks its own optimizers
 (c) no recompilation: a jitted step called twice (the second time on the first's output state)
     traces once and keeps one cache entry.
 (d) ``optax.inject_hyperparams`` over the factory gives the same updates as the plain factory.
-(e) dtypes: updates keep the params' dtype (float32, bfloat16); the state's dtypes are unchanged
-    by a step and by a ``jax.lax.cond`` whose two branches both call ``update``.
+(e) dtypes: updates keep the params' dtype (float32, bfloat16, complex64); the state's dtypes are
+    unchanged by a step and by a ``jax.lax.cond`` whose two branches both call ``update``.
 (f) ``optax.MultiSteps(tx, every_k_schedule=2)``: zero updates on odd steps, and on even steps
     the update ``tx`` gives for the mean of the two gradients.
 
@@ -138,22 +138,26 @@ def test_every_optimizer_and_variant_is_covered():
 
 def _layers(seed: int, dtype=jnp.float64) -> dict:
     rng = np.random.default_rng(seed)
+    if jnp.issubdtype(dtype, jnp.complexfloating):
+        draw = lambda size: rng.normal(size=size) + 1j * rng.normal(size=size)  # noqa: E731
+    else:
+        draw = lambda size: rng.normal(size=size)  # noqa: E731
     return {
         "dense": {
-            "kernel": jnp.asarray(rng.normal(size=(4, 3)), dtype),
-            "bias": jnp.asarray(rng.normal(size=3), dtype),
+            "kernel": jnp.asarray(draw((4, 3)), dtype),
+            "bias": jnp.asarray(draw(3), dtype),
         },
-        "out": {"kernel": jnp.asarray(rng.normal(size=(3, 2)), dtype)},
+        "out": {"kernel": jnp.asarray(draw((3, 2)), dtype)},
     }
 
 
 def _minimise(tx, loss, params, steps):
     """``steps`` jitted steps of ``tx`` on ``loss`` (a ``lax.scan``: the carried state must keep
-    its types exactly)."""
+    its types exactly). The gradient is optax's conj(∂loss) (a no-op on real leaves)."""
 
     def body(carry, _):
         p, s = carry
-        u, s = tx.update(jax.grad(loss)(p), s, p)
+        u, s = tx.update(jax.tree.map(jnp.conj, jax.grad(loss)(p)), s, p)
         return (optax.apply_updates(p, u), s), None
 
     @jax.jit
@@ -167,14 +171,16 @@ def _minimise(tx, loss, params, steps):
 # --- (a) parabola --------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("dtype", [jnp.float64, jnp.complex128], ids=["float64", "complex128"])
 @pytest.mark.parametrize("name", NAMES)
-def test_parabola(name):
+def test_parabola(name, dtype):
+    """Σ|x − t|², for complex leaves too (every case here takes them, as optax's do)."""
     case = CASES[name]
-    target, start = _layers(0), _layers(1)
+    target, start = _layers(0, dtype), _layers(1, dtype)
 
     def loss(p):
         return sum(
-            jnp.sum((x - t) ** 2)
+            jnp.sum(jnp.abs(x - t) ** 2)
             for x, t in zip(jax.tree.leaves(p), jax.tree.leaves(target), strict=True)
         )
 
@@ -270,7 +276,9 @@ def _dtypes(tree):
     return jax.tree.map(lambda x: jnp.asarray(x).dtype, tree)
 
 
-@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16], ids=["float32", "bfloat16"])
+@pytest.mark.parametrize(
+    "dtype", [jnp.float32, jnp.bfloat16, jnp.complex64], ids=["float32", "bfloat16", "complex64"]
+)
 @pytest.mark.parametrize("name", NAMES)
 def test_dtypes_are_kept(name, dtype):
     tx = CASES[name].build(0.1)
@@ -291,7 +299,8 @@ def test_dtypes_are_kept(name, dtype):
     assert _dtypes(s2) == _dtypes(state)
     # the cond's taken branch is the plain update
     for a, b in zip(jax.tree.leaves(updates), jax.tree.leaves(cond_updates), strict=True):
-        np.testing.assert_array_equal(np.asarray(a, np.float64), np.asarray(b, np.float64))
+        wide = np.complex128 if jnp.iscomplexobj(a) else np.float64
+        np.testing.assert_array_equal(np.asarray(a, wide), np.asarray(b, wide))
 
 
 # --- (f) MultiSteps ------------------------------------------------------------------------------

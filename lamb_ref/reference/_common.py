@@ -43,8 +43,13 @@ BLOCK = 1 << 17
 def norm_partial(block: np.ndarray, kind: str, out: np.ndarray | None = None) -> float:
     """One block's share of a layer norm: Σx² (l2), Σ|x| (l1) or max|x| (linf), in float64.
 
-    ``out``: optional float64 scratch of the block's size (same values, no allocation).
+    ``out``: optional float64 scratch of the block's size (same values, no allocation). A
+    complex block has only the l2 share Σ|x|² = Σ(Re x)² + (Im x)² (each entry a pair of reals).
     """
+    if np.iscomplexobj(block):
+        if kind != "l2":
+            raise ValueError(f"the {kind} norm of a complex layer is not defined here")
+        return float(np.sum(abs_sq(block.astype(np.complex128))))
     if block.dtype != np.float64:
         # Widen first (exact), then square in place: the same float64 values as
         # np.square(block, dtype=np.float64), without that ufunc's buffered cast loop, which
@@ -76,8 +81,34 @@ def blocks(size: int) -> list[slice]:
     return [slice(o, min(o + BLOCK, size)) for o in range(0, size, BLOCK)]
 
 
+def abs_sq(x: np.ndarray) -> np.ndarray:
+    """|x|² = x·conj(x) = (Re x)² + (Im x)², real; for a real x the same expression x·x."""
+    if np.iscomplexobj(x):
+        return x.real * x.real + x.imag * x.imag
+    return x * x
+
+
+def scaled_abs_sq(c: Any, g: np.ndarray) -> np.ndarray:
+    """c·|g|², the increment of a second moment (real).
+
+    For a real g it is evaluated as (c·g)·g, the order the real path has always used (same bits).
+    """
+    if np.iscomplexobj(g):
+        return c * abs_sq(g)
+    return c * g * g
+
+
+def real_full_like(x: np.ndarray, value: float = 0.0) -> np.ndarray:
+    """A |g|² accumulator filled with ``value``: x's shape, real dtype (float32 for complex64)."""
+    return np.full_like(x, value, dtype=x.real.dtype)
+
+
 def layer_norm(x: np.ndarray, kind: str) -> float:
-    """‖x‖_2, ‖x‖_1 or ‖x‖_∞ of one layer (0 for an empty layer), accumulated in float64."""
+    """‖x‖_2, ‖x‖_1 or ‖x‖_∞ of one layer (0 for an empty layer), accumulated in float64.
+
+    A complex layer has only ‖x‖_2 = √Σ|x_j|²; the optimizers refuse it with the others
+    (:func:`lamb_ref._checks.complex_refusal`).
+    """
     flat = np.ravel(x)
     return norm_finish([norm_partial(flat[b], kind) for b in blocks(flat.size)], kind)
 
@@ -159,24 +190,36 @@ class Leaves(NamedTuple):
     rebuild: Callable[[list[Any]], Any]
 
 
-def leaves(grads: Any, params: Any, needs_params: bool = True) -> Leaves:
-    """Flatten grads and params and check they correspond leaf by leaf."""
-    names, gs, rebuild = _tree.arrays(grads, "grads")
+def leaves(
+    grads: Any, params: Any, needs_params: bool = True, complex_refused: str | None = None
+) -> Leaves:
+    """Flatten grads and params and check they correspond leaf by leaf.
+
+    Complex leaves are taken unless ``complex_refused`` says why not.
+    """
+    names, gs, rebuild = _tree.arrays(grads, "grads", complex_refused)
     if params is None:
         if needs_params:
             raise _checks.HyperparameterError(
                 "params=None is invalid: this optimizer needs the current parameters"
             )
         return Leaves(names, gs, [None] * len(gs), rebuild)
-    pnames, xs, _ = _tree.arrays(params, "params")
+    pnames, xs, _ = _tree.arrays(params, "params", complex_refused)
     _checks.same_structure(names, pnames)
     _checks.same_shapes(names, [g.shape for g in gs], [x.shape for x in xs])
     return Leaves(names, gs, xs, rebuild)
 
 
-def zeros_like_tree(params: Any) -> Any:
-    _, xs, rebuild = _tree.arrays(params, "params")
+def zeros_like_tree(params: Any, complex_refused: str | None = None) -> Any:
+    """Zeros shaped and typed like every leaf (a first moment, a momentum buffer)."""
+    _, xs, rebuild = _tree.arrays(params, "params", complex_refused)
     return rebuild([np.zeros_like(x) for x in xs])
+
+
+def real_full_like_tree(params: Any, value: float = 0.0) -> Any:
+    """:func:`real_full_like` of every leaf (a second moment, AdaGrad's sum of |g|²)."""
+    _, xs, rebuild = _tree.arrays(params, "params")
+    return rebuild([real_full_like(x, value) for x in xs])
 
 
 def flat(tree: Any) -> list[np.ndarray]:
@@ -184,7 +227,7 @@ def flat(tree: Any) -> list[np.ndarray]:
 
 
 def sum_of_squares(x: np.ndarray) -> float:
-    """Σx² over one layer in float64, block by block (the l2 norm before the square root)."""
+    """Σ|x|² over one layer in float64, block by block (the l2 norm before the square root)."""
     flat = np.ravel(x)
     return sum(norm_partial(flat[b], "l2") for b in blocks(flat.size))
 

@@ -53,14 +53,18 @@ def flatten(tree: Any) -> tuple[list[str], list[Any], Callable[[list[Any]], Any]
     return [n for n, _ in out], [leaf for _, leaf in out], rebuild
 
 
-def arrays(tree: Any, what: str) -> tuple[list[str], list[np.ndarray], Callable]:
-    """Flatten a tree of floating leaves to arrays (a Python float becomes a float64 0-d array).
+def arrays(
+    tree: Any, what: str, complex_refused: str | None = None
+) -> tuple[list[str], list[np.ndarray], Callable]:
+    """Flatten a tree of floating or complex leaves to arrays (a Python float or complex becomes
+    a 0-d float64/complex128 array).
 
-    Any other leaf (integer, bool, complex, ...) raises :class:`lamb_ref._checks.LeafDtypeError`
-    naming it, with the JAX backend's message (:func:`lamb_ref._checks.float_leaves`).
+    Any other leaf (integer, bool, ...), or a complex one when ``complex_refused`` gives a reason,
+    raises :class:`lamb_ref._checks.LeafDtypeError` naming it, with the JAX backend's message
+    (:func:`lamb_ref._checks.float_leaves`).
     """
     names, leaves, rebuild = flatten(tree)
-    _checks.float_leaves(what, names, leaves)
+    _checks.float_leaves(what, names, leaves, complex_refused)
     return names, [np.asarray(leaf) for leaf in leaves], rebuild
 
 

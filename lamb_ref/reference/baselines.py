@@ -2,6 +2,8 @@
 
 Conventions follow optax (so the live-optax tests are like for like): the learning rate is
 applied after the momentum buffer, ε is outside the square root, AdaGrad puts ε inside it.
+Complex leaves as in optax: second moments and AdaGrad's sum accumulate |g|² = g·conj(g) (real),
+first moments and updates stay complex, η and λ real.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ def _adam_like(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask) -> _
         return {
             "count": 0,
             "mu": _common.zeros_like_tree(params),
-            "nu": _common.zeros_like_tree(params),
+            "nu": _common.real_full_like_tree(params),
         }
 
     def update(grads: Any, state: dict, params: Any, **extra: Any) -> tuple[Any, dict]:
@@ -93,7 +95,7 @@ def _adam_like(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask) -> _
         ms, vs, ups = [], [], []
         for i, (g, x) in enumerate(zip(L.grads, L.params, strict=True)):
             m = b1 * mus[i] + (1 - b1) * g
-            v = b2 * nus[i] + (1 - b2) * g * g
+            v = b2 * nus[i] + _common.scaled_abs_sq(1 - b2, g)
             u = (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
             if weight_decay != 0 and wd_on[i]:
                 u = u + weight_decay * x
@@ -133,17 +135,16 @@ def adagrad(
 ) -> _common.Optimizer:
     """AdaGrad (Duchi et al. 2011), optax's form.
 
-    G_t = G_{t-1} + g_t²,   x_{t+1} = x_t - η_t g_t/√(G_t + ε)   (G_0 = initial value)
+    G_t = G_{t-1} + |g_t|²,   x_{t+1} = x_t - η_t g_t/√(G_t + ε)   (G_0 = initial value)
     """
     _checks.learning_rate(learning_rate)
     _checks.nonnegative("initial_accumulator_value", initial_accumulator_value)
     _checks.nonnegative("eps", eps)
 
     def init(params: Any) -> dict:
-        _, xs, rebuild = _tree.arrays(params, "params")
         return {
             "count": 0,
-            "sum_of_squares": rebuild([np.full_like(x, initial_accumulator_value) for x in xs]),
+            "sum_of_squares": _common.real_full_like_tree(params, initial_accumulator_value),
         }
 
     def update(grads: Any, state: dict, params: Any, **extra: Any) -> tuple[Any, dict]:
@@ -152,7 +153,7 @@ def adagrad(
         eta = _common.learning_rate_at(learning_rate, t - 1)
         accs, new_accs, ups = _common.flat(state["sum_of_squares"]), [], []
         for i, g in enumerate(L.grads):
-            acc = accs[i] + g * g
+            acc = accs[i] + _common.abs_sq(g)
             scale = np.where(acc > 0, 1.0 / np.sqrt(acc + eps), 0.0)
             new_accs.append(acc)
             ups.append((-eta * scale * g).astype(g.dtype))

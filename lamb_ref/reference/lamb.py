@@ -37,7 +37,7 @@ def lamb_family(
 
     Per step t (1-based) and per layer i, with ĝ the (optionally globally clipped) gradient:
 
-        m_t = β1 m_{t-1} + (1-β1) ĝ_t,     v_t = β2 v_{t-1} + (1-β2) ĝ_t²
+        m_t = β1 m_{t-1} + (1-β1) ĝ_t,     v_t = β2 v_{t-1} + (1-β2) |ĝ_t|²
         bias_correction="moments":   m̂ = m_t/(1-β1^t),  v̂ = v_t/(1-β2^t)   (paper v4/v5)
         otherwise:                   m̂ = m_t,            v̂ = v_t              (paper v3)
         r_t = m̂ / (√v̂ + ε)
@@ -45,6 +45,9 @@ def lamb_family(
         decoupled decay:    u = r_t,           x̃ = x^(i) - η_t λ x^(i)       (Keras 3, timm lambw)
         x^(i)_{t+1} = x̃ - s_t · φ(‖x̃‖)/‖u‖ · u,   ratio 1 if ‖x̃‖ = 0 or ‖u‖ = 0
         s_t = η_t, or η_t √(1-β2^t)/(1-β1^t) with bias_correction="step_size"
+
+    Complex leaves (optax's convention): |ĝ|² = ĝ·conj(ĝ) and v real, m, r, u complex, norms
+    √Σ|·|² (each entry a pair of reals); refused with ``trust_norm`` "l1"/"linf".
 
     Args:
         max_trust_ratio: cap on the trust ratio (timm ``trust_clip``: 1).
@@ -67,16 +70,17 @@ def lamb_family(
     if max_trust_ratio is not None:
         _checks.positive("max_trust_ratio", max_trust_ratio)
     phi_fn = _common.phi_function(phi)
+    complex_refused = _checks.complex_refusal("lamb", trust_norm)
 
     def init(params: Any) -> dict:
         return {
             "count": 0,
-            "mu": _common.zeros_like_tree(params),
-            "nu": _common.zeros_like_tree(params),
+            "mu": _common.zeros_like_tree(params, complex_refused),
+            "nu": _common.real_full_like_tree(params),
         }
 
     def update(grads: Any, state: dict, params: Any, **extra: Any) -> tuple[Any, dict]:
-        L = _common.leaves(grads, params)
+        L = _common.leaves(grads, params, complex_refused=complex_refused)
         wd_on = _tree.resolve_mask(weight_decay_mask, params, L.names, "weight_decay_mask")
         adapt_on = _tree.resolve_mask(trust_ratio_mask, params, L.names, "trust_ratio_mask")
         t = state["count"] + 1
@@ -94,7 +98,7 @@ def lamb_family(
         ms, vs, updates = [], [], []
         for i, (g, x) in enumerate(zip(gs, L.params, strict=True)):
             m = b1 * mus[i] + (1 - b1) * g
-            v = b2 * nus[i] + (1 - b2) * g * g
+            v = b2 * nus[i] + _common.scaled_abs_sq(1 - b2, g)
             if bias_correction == "moments":
                 m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
             else:
@@ -141,7 +145,7 @@ def lamb(
     For t = 1, 2, … and every layer i (one pytree leaf):
 
         m_t = β1 m_{t-1} + (1-β1) g_t
-        v_t = β2 v_{t-1} + (1-β2) g_t²
+        v_t = β2 v_{t-1} + (1-β2) |g_t|²          (|g|² = g·conj(g) for a complex leaf)
         m̂_t = m_t/(1-β1^t),  v̂_t = v_t/(1-β2^t)          (only if bias_correction)
         r_t = m̂_t / (√v̂_t + ε)
         x_{t+1}^(i) = x_t^(i) - η_t φ(‖x_t^(i)‖)/‖r_t^(i) + λx_t^(i)‖ · (r_t^(i) + λx_t^(i))

@@ -13,15 +13,19 @@ from lamb_ref import _checks
 from lamb_ref.reference import _common, _tree
 
 
-def _momentum_state(params: Any) -> dict:
-    return {"count": 0, "momentum": _common.zeros_like_tree(params)}
+def _momentum_optimizer(
+    layer_step, learning_rate, weight_decay_mask, trust_ratio_mask, complex_refused=None
+):
+    """Loop ``layer_step(g, x, buf, eta, wd_on, adapt_on) -> (update, new_buf)`` over layers.
 
+    Complex leaves are taken (complex buffer, real η) unless ``complex_refused`` says why not.
+    """
 
-def _momentum_optimizer(layer_step, learning_rate, weight_decay_mask, trust_ratio_mask):
-    """Loop ``layer_step(g, x, buf, eta, wd_on, adapt_on) -> (update, new_buf)`` over layers."""
+    def init(params: Any) -> dict:
+        return {"count": 0, "momentum": _common.zeros_like_tree(params, complex_refused)}
 
     def update(grads: Any, state: dict, params: Any, **extra: Any) -> tuple[Any, dict]:
-        L = _common.leaves(grads, params)
+        L = _common.leaves(grads, params, complex_refused=complex_refused)
         wd_on = _tree.resolve_mask(weight_decay_mask, params, L.names, "weight_decay_mask")
         adapt_on = _tree.resolve_mask(trust_ratio_mask, params, L.names, "trust_ratio_mask")
         t = state["count"] + 1
@@ -34,7 +38,7 @@ def _momentum_optimizer(layer_step, learning_rate, weight_decay_mask, trust_rati
             updates.append(np.asarray(u).astype(x.dtype))
         return L.rebuild(updates), {"count": t, "momentum": L.rebuild(new_bufs)}
 
-    return _common.Optimizer(_momentum_state, update)
+    return _common.Optimizer(init, update)
 
 
 def lars(
@@ -79,7 +83,13 @@ def lars(
             ratio = _common.trust_ratio(xn, mn, phi_fn)
         return -eta * ratio * m, m
 
-    return _momentum_optimizer(layer_step, learning_rate, weight_decay_mask, trust_ratio_mask)
+    return _momentum_optimizer(
+        layer_step,
+        learning_rate,
+        weight_decay_mask,
+        trust_ratio_mask,
+        _checks.complex_refusal("lars", trust_norm),
+    )
 
 
 def lars_2017(

@@ -45,18 +45,21 @@ def _nesterov_lamb(
     beta1 = _schedule(b1, b1_schedule)
     beta2 = _schedule(b2, b2_schedule)
     phi_fn = _common.phi_function(phi)
+    complex_refused = _checks.complex_refusal(
+        "nnlamb" if second_moment_nesterov else "nlamb", trust_norm
+    )
 
     def init(params: Any) -> dict:
         return {
             "count": 0,
-            "mu": _common.zeros_like_tree(params),
-            "nu": _common.zeros_like_tree(params),
+            "mu": _common.zeros_like_tree(params, complex_refused),
+            "nu": _common.real_full_like_tree(params),
             "prod_b1": 1.0,
             "prod_b2": 1.0,
         }
 
     def update(grads: Any, state: dict, params: Any, **extra: Any) -> tuple[Any, dict]:
-        L = _common.leaves(grads, params)
+        L = _common.leaves(grads, params, complex_refused=complex_refused)
         wd_on = _tree.resolve_mask(weight_decay_mask, params, L.names, "weight_decay_mask")
         adapt_on = _tree.resolve_mask(trust_ratio_mask, params, L.names, "trust_ratio_mask")
         t = state["count"] + 1
@@ -73,10 +76,12 @@ def _nesterov_lamb(
             m = b1_t * mus[i] + (1 - b1_t) * g
             m_hat = b1_next * m / (1 - prod1_next) + (1 - b1_t) * g / (1 - prod1_t)
             if second_moment_nesterov:  # NN-LAMB, Algorithm 4
-                v = b2_t * nus[i] + (1 - b2_t) * g * g
-                v_hat = b2_next * v / (1 - prod2_next) + (1 - b2_t) * g * g / (1 - prod2_t)
+                v = b2_t * nus[i] + _common.scaled_abs_sq(1 - b2_t, g)
+                v_hat = b2_next * v / (1 - prod2_next) + _common.scaled_abs_sq(1 - b2_t, g) / (
+                    1 - prod2_t
+                )
             else:  # N-LAMB, Algorithm 3 (constant β2)
-                v = b2 * nus[i] + (1 - b2) * g * g
+                v = b2 * nus[i] + _common.scaled_abs_sq(1 - b2, g)
                 v_hat = b2 * v / (1 - b2**t)
             r = m_hat / (np.sqrt(v_hat) + eps)
             u = r + weight_decay * x if wd_on[i] else r
@@ -119,7 +124,7 @@ def nlamb(
 
         m_t = β1^t m_{t-1} + (1-β1^t) g_t
         m̂ = β1^{t+1} m_t/(1 - Π_{i≤t+1} β1^i) + (1-β1^t) g_t/(1 - Π_{i≤t} β1^i)
-        v_t = β2 v_{t-1} + (1-β2) g_t²,   v̂ = β2 v_t/(1-β2^t)
+        v_t = β2 v_{t-1} + (1-β2) |g_t|²,   v̂ = β2 v_t/(1-β2^t)
         r_t = m̂/(√v̂ + ε),  x_{t+1}^(i) = x_t^(i) - η_t φ(‖x^(i)‖)/‖r^(i)+λx^(i)‖ (r^(i)+λx^(i))
 
     β1^t is ``b1_schedule(t)`` (t = 1, 2, …) or the constant ``b1``. Defaults are Nadam's
@@ -159,8 +164,8 @@ def nnlamb(
 
     As :func:`nlamb`, with the second moment also in Nesterov form:
 
-        v_t = β2^t v_{t-1} + (1-β2^t) g_t²
-        v̂ = β2^{t+1} v_t/(1 - Π_{i≤t+1} β2^i) + (1-β2^t) g_t²/(1 - Π_{i≤t} β2^i)
+        v_t = β2^t v_{t-1} + (1-β2^t) |g_t|²
+        v̂ = β2^{t+1} v_t/(1 - Π_{i≤t+1} β2^i) + (1-β2^t) |g_t|²/(1 - Π_{i≤t} β2^i)
     """
     return _nesterov_lamb(
         learning_rate,
