@@ -44,9 +44,27 @@ measurement of a net (training + profiles) is one ``ctx.cache`` entry, so a reru
 configs equal ``lb_trust_ratios``' LAMB runs up to logging switches, so in one process the
 compiled training step is shared.
 
-Tables: ``lb_smoothness`` (net × seed × step × layer: ``L``, ``L_diag_block``, ``kappa``, …) and
-``lb_smoothness_bounds`` (net × seed × φ setting × theorem: the block-descent bound and its
-``*_diag_block`` twin).
+Certificate (version 3). At each checkpoint the validation engine's sampling certifier
+(:func:`experiments.training.smoothness.task_certify`, :mod:`experiments.validation.certify`)
+checks the block-descent constants on the same batch around the checkpoint, in float64: block
+descent on random pairs at the absolute scales r·ρ (r = 1e-3, 1e-2, 1e-1, ρ the smallest
+per-coordinate RMS of a non-zero layer, so no layer moves by more than ~10% of its own size) and
+‖∇²_ii f‖ <= L_i by Lanczos at the checkpoint. Columns: ``constants_certified`` (every check
+passed), ``kappa_needed`` (the smallest κ with κ·L passing every pair; the pairs' rounding slack
+can pass a ``kappa_needed`` > 1 where the second-order term is below float64 resolution),
+``certificate_failed`` (the failing checks' lines), ``H_ii_sampled`` (the certifier's largest
+‖∇²_ii f‖ per layer), and the same for the diagonal-block profile p_i = ‖H_ii‖ (floored) in place
+of L_i as the negative control (``diag_*``). The certificate is sampled and local: it can refute
+constants near the checkpoint, not prove them, and random pairs hardly meet the top eigenvector
+that sets κ̂, so the control fails mostly through the Hessian check. Only the nets in the
+profile's ``certify_nets`` are certified (compiling the certifier's programs dominates its cost:
+the tiny BERT's 41 layers take minutes on a 2-core CPU, so it is certified in the full profile
+only); elsewhere the columns are empty. The claims do not use the certificate (their rules were
+declared before it); their evidence reports it.
+
+Tables: ``lb_smoothness`` (net × seed × step × layer: ``L``, ``L_diag_block``, ``kappa``,
+``constants_certified``, …) and ``lb_smoothness_bounds`` (net × seed × φ setting × theorem: the
+block-descent bound and its ``*_diag_block`` twin, and the checkpoints certified).
 """
 
 from __future__ import annotations
@@ -71,7 +89,8 @@ from lamb_ref.tree import leaf_names
 from theory import THEOREMS, comparisons
 
 FIGURE = "lb_smoothness"
-VERSION = 2  # bump when the measurement changes (enters the cache key); 2: block descent
+# bump when the measurement changes (enters the cache key); 2: block descent; 3: certificate
+VERSION = 3
 THEOREM_ORDER = ("sgd", "lars", "lamb_beta2_zero", "lamb_beta2_pos")
 LAYERWISE = ("lars", "lamb_beta2_zero")  # the bounds that pay L_avg instead of L_∞
 BETA2 = 0.999  # the paper's β2 (Section 4 setup)
@@ -87,7 +106,10 @@ G_EXAMPLES = 32  # per-example gradients per checkpoint for G
 # κ̂, one full HVP each: 20 leave the top Ritz value within 0.3% of 40 steps' on the default runs
 # at about the power iteration's cost on the BERT; the Hessian batch's multiplier, noise batches,
 # reference batches and their size, checkpoints per run), and the shared base configuration's
-# (_lb_layers.GRID).
+# (_lb_layers.GRID). The certificate's nets and sizes (random pairs per scale and kind, Hessian
+# points per scale besides the checkpoint, Lanczos steps per layer): compiling its programs is
+# most of its cost (about 10 s for the MLP, 25 s for the CNN, 100 s for the BERT on a loaded
+# 2-core CPU), so the default profile certifies the MLP only (full: every net).
 GRID = _lb_layers.grid_with(
     smoke={
         "nets": ("digits/mlp",),
@@ -98,6 +120,10 @@ GRID = _lb_layers.grid_with(
         "reference_batches": 2,
         "reference_batch_size": 128,
         "checkpoints": 2,
+        "certify_nets": ("digits/mlp",),
+        "certify_pairs": 2,
+        "certify_points": 0,
+        "certify_lanczos_steps": 5,
     },
     default={
         "nets": _lb_layers.NETS,
@@ -108,6 +134,10 @@ GRID = _lb_layers.grid_with(
         "reference_batches": 4,
         "reference_batch_size": 256,
         "checkpoints": 3,
+        "certify_nets": ("digits/mlp",),
+        "certify_pairs": 2,
+        "certify_points": 0,
+        "certify_lanczos_steps": 10,
     },
     full={
         "nets": _lb_layers.NETS,
@@ -118,6 +148,10 @@ GRID = _lb_layers.grid_with(
         "reference_batches": 8,
         "reference_batch_size": 512,
         "checkpoints": 5,
+        "certify_nets": _lb_layers.NETS,
+        "certify_pairs": 8,
+        "certify_points": 2,
+        "certify_lanczos_steps": 20,
     },
 )
 
@@ -127,7 +161,8 @@ def nets(ctx: Context) -> tuple[str, ...]:
 
 
 def settings(ctx: Context, net: str) -> dict:
-    """Measurement sizes: power-iteration and Lanczos steps, batches, checkpoints per run."""
+    """Measurement sizes: power-iteration and Lanczos steps, batches, checkpoints per run, and
+    the certificate's (``certify`` False: the net is not certified)."""
     bert = net == "mlm/bert"
     g = ctx.sizes(GRID)
     return {
@@ -139,6 +174,10 @@ def settings(ctx: Context, net: str) -> dict:
         "reference_batches": g.reference_batches,
         "reference_batch_size": g.reference_batch_size,
         "checkpoints": g.checkpoints,
+        "certify": net in g.certify_nets,
+        "certify_pairs": g.certify_pairs,
+        "certify_points": g.certify_points,
+        "certify_lanczos_steps": g.certify_lanczos_steps,
     }
 
 
@@ -166,6 +205,31 @@ def _max_abs_example_grad(task: tasks.Task):
     return jax.jit(run)
 
 
+def _certificate_columns(config, params, bd, s: dict, where) -> tuple[dict, dict]:
+    """(per checkpoint, per layer) certificate columns (module doc): the block-descent L_i and,
+    as the control, the diagonal-block profile p_i; empty when the net is not certified."""
+    names = list(bd.L)
+    if not s["certify"]:
+        empty = {"constants_certified": None, "kappa_needed": math.nan, "certificate_failed": ""}
+        return {**empty, **{f"diag_{k}": v for k, v in empty.items()}}, dict.fromkeys(
+            names, math.nan
+        )
+    opts = {"n_pairs": s["certify_pairs"], "n_points": s["certify_points"],
+            "lanczos_steps": s["certify_lanczos_steps"]}  # fmt: skip
+    out, sampled = {}, {}
+    for prefix, L in (("", bd.L), ("diag_", bd.profile)):
+        cert = smoothness.task_certify(
+            config, params, L, batch_size=s["hessian_batch"], seed=config.seed, cache_dir=where,
+            **opts,
+        )  # fmt: skip
+        out[f"{prefix}constants_certified"] = cert.ok
+        out[f"{prefix}kappa_needed"] = float(cert.check("block_descent_pairs").needed)
+        out[f"{prefix}certificate_failed"] = "; ".join(cert.failed())
+        # the Hessian norms do not depend on L (same samples): one copy, in sorted layer order
+        sampled = dict(zip(sorted(names), cert.check("block_hessian").needed, strict=True))
+    return out, sampled
+
+
 def _checkpoint_rows(config, params, step: int, s: dict, where) -> tuple[list[dict], float]:
     seed = config.seed
     bd = smoothness.task_block_descent(
@@ -177,6 +241,7 @@ def _checkpoint_rows(config, params, step: int, s: dict, where) -> tuple[list[di
         reference_batches=s["reference_batches"],
         reference_batch_size=s["reference_batch_size"], seed=seed, cache_dir=where,
     )  # fmt: skip
+    cert, sampled = _certificate_columns(config, params, bd, s, where)
     task = tasks.build(config.task, config.model, config.size, config.data, where)
     key = jax.random.fold_in(jax.random.PRNGKey(seed), smoothness.NOISE_STREAM)
     batch = task.train_batch(task.arrays, key, jnp.int32(0), jnp.int32(0), G_EXAMPLES)
@@ -193,7 +258,8 @@ def _checkpoint_rows(config, params, step: int, s: dict, where) -> tuple[list[di
              "weight_norm": float(np.linalg.norm(np.asarray(x, np.float64))),
              "L": bd.L[name], "L_diag_block": bd.diag_block[name], "kappa": bd.kappa,
              "kappa_lanczos": bd.kappa_lanczos, "kappa_block": bd.kappa_block,
-             "lanczos_residual": bd.lanczos_residual, **noise[name]}
+             "lanczos_residual": bd.lanczos_residual, "H_ii_sampled": sampled[name], **cert,
+             **noise[name]}
         )  # fmt: skip
     return rows, g_max
 
@@ -241,6 +307,8 @@ def bounds_table(profile: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
     ``sgd_bound``, ``ratio_to_sgd``) redo them with ``L_diag_block`` (‖H_ii‖, which need not
     satisfy the block descent inequality): a comparison, NaN for a profile without that column.
     ``kappa_min``/``kappa_max``: κ̂ over the run's checkpoints (NaN without ``kappa``).
+    Certificate (:func:`certificate_summary`): ``certify_checkpoints``, ``certified_checkpoints``,
+    ``kappa_needed_max`` and their ``diag_*`` control twins.
     """
     rows = []
     for m in meta.to_dict(orient="records"):
@@ -285,6 +353,7 @@ def bounds_table(profile: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
                      "r_L_crossover_noiseless": 2 * (hi / lo) ** 2 if thm in LAYERWISE
                      else math.nan,
                      "kappa_min": float(kappa.min()), "kappa_max": float(kappa.max()),
+                     **certificate_summary(prof),
                      **{f"{k}{DIAG}": v for k, v in _l_stats(diag).items() if k != "L_1"},
                      f"bound{DIAG}": bound_diag, f"sgd_bound{DIAG}": sgd_diag,
                      f"ratio_to_sgd{DIAG}": bound_diag / sgd_diag,
@@ -295,6 +364,25 @@ def bounds_table(profile: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
 
 
 DIAG = "_diag_block"  # suffix of the bounds table's columns computed from ‖H_ii‖ instead of L_i
+
+
+def certificate_summary(prof: pd.DataFrame) -> dict[str, float]:
+    """Over one run's certified checkpoints: how many were certified (``certify_checkpoints``),
+    how many passed (``certified_checkpoints``), the largest ``kappa_needed``, and the same for
+    the diagonal-block control (``diag_*``); 0 and NaN for a profile without the certificate."""
+    cols = ("constants_certified", "kappa_needed", "diag_constants_certified", "diag_kappa_needed")
+    if not all(c in prof for c in cols):
+        per = pd.DataFrame(columns=cols)
+    else:
+        per = prof.groupby("step")[list(cols)].first()
+        per = per[per["constants_certified"].notna()]
+    passed = lambda c: int(per[c].astype(str).eq("True").sum())  # noqa: E731  (CSV: strings)
+    top = lambda c: float(per[c].astype(float).max()) if len(per) else math.nan  # noqa: E731
+    return {"certify_checkpoints": len(per),
+            "certified_checkpoints": passed("constants_certified"),
+            "kappa_needed_max": top("kappa_needed"),
+            "diag_certified_checkpoints": passed("diag_constants_certified"),
+            "diag_kappa_needed_max": top("diag_kappa_needed")}  # fmt: skip
 
 
 def _per_layer_max(prof: pd.DataFrame, column: str, layers: list[str]) -> list[float]:
@@ -413,6 +501,22 @@ def _diag_note(rows: pd.DataFrame, column: str, what: str) -> str:
     return f" [diagonal blocks ‖H_ii‖, no theorem's constants: {what} = {_ms(rows[col])}]"
 
 
+def _certificate_note(rows: pd.DataFrame) -> str:
+    """The sampled certificate over a net's runs (one row per seed), reported, not judged."""
+    if "certify_checkpoints" not in rows:
+        return ""
+    n = int(rows["certify_checkpoints"].sum())
+    if n == 0:
+        return "; not certified in this profile"
+    return (
+        f"; sampled local certificate: block-descent L_i pass at "
+        f"{int(rows['certified_checkpoints'].sum())}/{n} checkpoints (κ_needed <= "
+        f"{rows['kappa_needed_max'].max():.3g}), the ‖H_ii‖ control at "
+        f"{int(rows['diag_certified_checkpoints'].sum())}/{n} (κ_needed <= "
+        f"{rows['diag_kappa_needed_max'].max():.3g})"
+    )
+
+
 def claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
     """From ``lb_smoothness_bounds``: is r_L above the crossovers on each net (φ constant)?"""
     df = tables.get("lb_smoothness_bounds", pd.DataFrame())
@@ -428,6 +532,7 @@ def claims(tables: dict[str, pd.DataFrame]) -> list[Claim]:
             + _diag_note(lars, "r_L", "r_L")
             + (f"; κ̂ over checkpoints {lars['kappa_min'].min():.3g}-{lars['kappa_max'].max():.3g}"
                if "kappa_max" in lars else "")
+            + _certificate_note(lars)
         )  # fmt: skip
         for thm, t in g.groupby("theorem"):
             i = ident[(ident["net"] == net) & (ident["theorem"] == thm)]["ratio_to_sgd"]
