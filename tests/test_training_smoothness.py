@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from jax.flatten_util import ravel_pytree
 
+from experiments.reproduction.suites import _network_certificate
 from experiments.training import TrainConfig, nn, smoothness, train, vision
 from lamb_ref import leaf_names
 
@@ -231,7 +232,7 @@ def test_network_objective_matches_the_training_loss_and_gradient():
     rounding, layer by layer under the leaf names; f* = 0 (cross-entropy)."""
     params, batch, loss = _tiny_task()
     names = leaf_names(params)
-    obj = smoothness.network_objective(loss, params, batch, dict.fromkeys(names, 1.0))
+    obj = _network_certificate.network_objective(loss, params, batch, dict.fromkeys(names, 1.0))
     assert set(obj.layer_names) == set(names) and obj.f_star == 0.0 and not obj.L_certified
     x = dict(zip(names, jax.tree.leaves(params), strict=True))
     with jax.enable_x64(True):
@@ -241,7 +242,7 @@ def test_network_objective_matches_the_training_loss_and_gradient():
     g32 = dict(zip(names, jax.tree.leaves(jax.grad(loss)(params, batch)), strict=True))
     for n in names:
         np.testing.assert_allclose(grad[n], g32[n], rtol=1e-5, atol=1e-6, err_msg=n)
-    assert smoothness.weight_scale(params) == pytest.approx(
+    assert _network_certificate.weight_scale(params) == pytest.approx(
         min(float(np.linalg.norm(v) / np.sqrt(v.size)) for v in x.values() if np.any(v))
     )
 
@@ -258,10 +259,10 @@ def test_certificate_passes_block_descent_and_refutes_a_tenth_of_the_diagonal_bl
         lambda p: loss(p, batch), params, jax.random.PRNGKey(2), iters=300, lanczos_steps=39
     )
     opts = {"n_pairs": 4, "n_points": 1, "lanczos_steps": 10, "rel_scales": (1e-6, 1e-5, 1e-4)}
-    cert = smoothness.certify_constants(loss, params, batch, bd.L, **opts)
+    cert = _network_certificate.certify_constants(loss, params, batch, bd.L, **opts)
     assert cert.ok, cert.failed()
     assert cert.check("block_descent_pairs").needed <= 1
-    control = smoothness.certify_constants(
+    control = _network_certificate.certify_constants(
         loss, params, batch, {k: v / 10 for k, v in bd.diag_block.items()}, **opts
     )
     assert not control.ok

@@ -44,12 +44,12 @@ measurement of a net (training + profiles) is one ``ctx.cache`` entry, so a reru
 configs equal ``lb_trust_ratios``' LAMB runs up to logging switches, so in one process the
 compiled training step is shared.
 
-Certificate (version 3). At each checkpoint the validation engine's sampling certifier
-(:func:`experiments.training.smoothness.task_certify`, :mod:`experiments.validation.certify`)
-checks the block-descent constants on the same batch around the checkpoint, in float64: block
-descent on random pairs at the absolute scales r·ρ (r = 1e-3, 1e-2, 1e-1, ρ the smallest
-per-coordinate RMS of a non-zero layer, so no layer moves by more than ~10% of its own size) and
-‖∇²_ii f‖ <= L_i by Lanczos at the checkpoint. Columns: ``constants_certified`` (every check
+Certificate. At each checkpoint the validation engine's sampling certifier
+(:func:`experiments.reproduction.suites._network_certificate.task_certify`,
+:mod:`experiments.validation.certify`) checks the block-descent constants on the same batch
+around the checkpoint, in float64: block descent on random pairs at the absolute scales r·ρ
+(r = 1e-3, 1e-2, 1e-1, ρ the smallest per-coordinate RMS of a non-zero layer, so no layer moves
+by more than ~10% of its own size) and ‖∇²_ii f‖ <= L_i by Lanczos at the checkpoint. Columns: ``constants_certified`` (every check
 passed), ``kappa_needed`` (the smallest κ with κ·L passing every pair; the pairs' rounding slack
 can pass a ``kappa_needed`` > 1 where the second-order term is below float64 resolution),
 ``certificate_failed`` (the failing checks' lines), ``H_ii_sampled`` (the certifier's largest
@@ -82,7 +82,7 @@ import sympy as sp
 
 from experiments.reproduction.claims import Claim, ClaimSpec, verdict_from_fraction
 from experiments.reproduction.protocol import Context, Experiment
-from experiments.reproduction.suites import _lb_layers
+from experiments.reproduction.suites import _lb_layers, _network_certificate
 from experiments.reproduction.suites._training import cache_dir, control_result
 from experiments.training import optimizers, smoothness, tasks, train_many
 from lamb_ref.tree import leaf_names
@@ -218,7 +218,7 @@ def _certificate_columns(config, params, bd, s: dict, where) -> tuple[dict, dict
             "lanczos_steps": s["certify_lanczos_steps"]}  # fmt: skip
     out, sampled = {}, {}
     for prefix, L in (("", bd.L), ("diag_", bd.profile)):
-        cert = smoothness.task_certify(
+        cert = _network_certificate.task_certify(
             config, params, L, batch_size=s["hessian_batch"], seed=config.seed, cache_dir=where,
             **opts,
         )  # fmt: skip
