@@ -49,9 +49,10 @@ Certificate. At each checkpoint the validation engine's sampling certifier
 :mod:`experiments.validation.certify`) checks the block-descent constants on the same batch
 around the checkpoint, in float64: block descent on random pairs at the absolute scales r·ρ
 (r = 1e-3, 1e-2, 1e-1, ρ the smallest per-coordinate RMS of a non-zero layer, so no layer moves
-by more than ~10% of its own size) and ‖∇²_ii f‖ <= L_i by Lanczos at the checkpoint. Columns: ``constants_certified`` (every check
-passed), ``kappa_needed`` (the smallest κ with κ·L passing every pair; the pairs' rounding slack
-can pass a ``kappa_needed`` > 1 where the second-order term is below float64 resolution),
+by more than ~10% of its own size) and ‖∇²_ii f‖ <= L_i by Lanczos at the checkpoint.
+Columns: ``constants_certified`` (every check passed), ``kappa_needed`` (the smallest κ with κ·L
+passing every pair; the pairs' rounding slack can pass a ``kappa_needed`` > 1 where the
+second-order term is below float64 resolution),
 ``certificate_failed`` (the failing checks' lines), ``H_ii_sampled`` (the certifier's largest
 ‖∇²_ii f‖ per layer), and the same for the diagonal-block profile p_i = ‖H_ii‖ (floored) in place
 of L_i as the negative control (``diag_*``). The certificate is sampled and local: it can refute
