@@ -1,6 +1,13 @@
-"""An offline English text corpus: the docstrings of Python's own standard library.
+"""Offline English text corpora from the documentation that ships with the running interpreter.
 
-Nothing is downloaded: the text is the documentation that ships with the running interpreter.
+Nothing is downloaded. Two corpora, by name (:data:`CORPORA`):
+
+* ``docstrings`` (:func:`collect`, about 0.7M characters): the docstrings of a fixed list of
+  imported standard-library modules.
+* ``stdlib`` (:func:`collect_stdlib_text`, about 2.1M characters): every docstring in the
+  standard library's source files, read with ``ast`` (nothing imported), plus the help topics of
+  ``pydoc_data.topics`` (the language reference text behind ``help("if")``).
+
 :func:`collect` imports a fixed, sorted list of standard-library modules (:data:`MODULES`;
 modules with import-time side effects — ``antigravity``, ``this``, ``idlelib``, ``tkinter``,
 ``turtle``, ``readline``… — are not in it, and a module that fails to import is skipped and
@@ -14,12 +21,15 @@ on one interpreter it is identical from run to run.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import inspect
 import platform
+import sysconfig
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 # Fixed, sorted. Chosen for prose-rich docstrings and harmless imports; names missing from a
 # Python version (removed modules) are skipped. Excluded on purpose (side effects or GUIs):
@@ -58,8 +68,13 @@ assert list(MODULES) == sorted(MODULES), "MODULES must stay sorted (it fixes the
 
 # Docstrings shorter than this are mostly one-word stubs ("Return self.") — not prose.
 MIN_CHARS = 40
-# Bump when the collection rule changes: it enters the cache keys.
-COLLECTOR_VERSION = 1
+# Bump when a collection rule changes: it enters the cache keys.
+COLLECTOR_VERSION = 2
+# Source folders left out of the ``stdlib`` corpus: test suites (code fixtures more than prose),
+# IDLE, third-party packages and the vendored pip/setuptools wheels' sources.
+STDLIB_SKIP_DIRS = frozenset(
+    {"test", "tests", "idle_test", "idlelib", "site-packages", "dist-packages", "ensurepip"}
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +87,7 @@ class Corpus:
         skipped: ``(module, reason)`` for those that failed to import.
         python_version: ``platform.python_version()`` of the interpreter that produced it.
         sha256: hash of the documents (joined by NUL), the corpus' identity in cache keys.
+        name: which corpus (a key of :data:`CORPORA`).
     """
 
     documents: tuple[str, ...]
@@ -79,6 +95,7 @@ class Corpus:
     skipped: tuple[tuple[str, str], ...]
     python_version: str
     sha256: str
+    name: str = "docstrings"
 
     @property
     def n_characters(self) -> int:
@@ -136,7 +153,78 @@ def collect(modules: tuple[str, ...] = MODULES) -> Corpus:
             if len(doc) >= MIN_CHARS and doc not in seen:
                 seen.add(doc)
                 documents.append(doc)
+    return _corpus("docstrings", documents, imported, skipped)
+
+
+def _corpus(name: str, documents: list[str], sources: list[str], skipped: list) -> Corpus:
     digest = hashlib.sha256("\x00".join(documents).encode()).hexdigest()
     return Corpus(
-        tuple(documents), tuple(imported), tuple(skipped), platform.python_version(), digest
+        tuple(documents), tuple(sources), tuple(skipped), platform.python_version(), digest, name
     )
+
+
+def stdlib_sources(root: str | Path | None = None) -> list[Path]:
+    """The standard library's ``.py`` files under ``root`` (default: this interpreter's), sorted
+    by relative path, without the folders of :data:`STDLIB_SKIP_DIRS`."""
+    base = Path(sysconfig.get_paths()["stdlib"] if root is None else root)
+    files = [
+        p
+        for p in base.rglob("*.py")
+        if not STDLIB_SKIP_DIRS.intersection(p.relative_to(base).parts[:-1])
+    ]
+    return sorted(files, key=lambda p: p.relative_to(base).as_posix())
+
+
+def collect_stdlib_text(root: str | Path | None = None) -> Corpus:
+    """The ``stdlib`` corpus: every module, class and function docstring of
+    :func:`stdlib_sources` (file by file, in source order, ``ast.get_docstring``), then the
+    ``pydoc_data.topics`` help texts in sorted topic order; documents of at least
+    :data:`MIN_CHARS` characters, first occurrence only. A file that does not parse is skipped
+    and recorded. ``modules`` holds the relative paths read, then ``pydoc_data.topics``."""
+    base = Path(sysconfig.get_paths()["stdlib"] if root is None else root)
+    seen: set[str] = set()
+    documents: list[str] = []
+    sources: list[str] = []
+    skipped: list[tuple[str, str]] = []
+
+    def keep(doc: str | None) -> None:
+        if doc is not None and len(doc) >= MIN_CHARS and doc not in seen:
+            seen.add(doc)
+            documents.append(doc)
+
+    nodes = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    for path in stdlib_sources(base):
+        rel = path.relative_to(base).as_posix()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # invalid escape sequences in old sources
+                tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError, ValueError) as err:
+            skipped.append((rel, f"{type(err).__name__}: {err}"))
+            continue
+        sources.append(rel)
+        for node in ast.walk(tree):
+            if isinstance(node, nodes):
+                keep(ast.get_docstring(node))
+    try:
+        from pydoc_data.topics import topics
+    except ImportError as err:  # a Python built without its documentation
+        skipped.append(("pydoc_data.topics", f"{type(err).__name__}: {err}"))
+    else:
+        sources.append("pydoc_data.topics")
+        for topic in sorted(topics):
+            keep(topics[topic].strip())
+    if not documents:
+        raise ValueError(f"root={str(base)!r} is invalid: no documentation text found under it")
+    return _corpus("stdlib", documents, sources, skipped)
+
+
+# The corpora by name: the masked-LM task's ``DataConfig.corpus`` picks one.
+CORPORA = {"docstrings": collect, "stdlib": collect_stdlib_text}
+
+
+def by_name(name: str) -> Corpus:
+    """The corpus ``name`` (a key of :data:`CORPORA`)."""
+    if name not in CORPORA:
+        raise ValueError(f"corpus={name!r} is invalid: expected one of {sorted(CORPORA)}")
+    return CORPORA[name]()

@@ -12,6 +12,10 @@ reshaped to [9·C_in, C_out]); it equals ``jax.lax.conv_general_dilated(x, k, (1
 batch-64 step), and vmapped over runs it becomes a batched matmul instead of a grouped
 convolution.
 
+CNN1D (for [N, L, C] signals such as MNIST-1D): [conv_i width-5 SAME → ReLU]_i → average
+pooling by 2 → flatten → dense_0 → ReLU → head, the convolutions again as patches × kernel
+(kernels [5, C_in, C_out]); the same parameter names as the CNN.
+
 Initialisation: LeCun normal (σ = 1/√fan_in, truncated at 2σ), biases 0; the head is scaled
 by 0.1 so the initial loss is ≈ log(classes).
 """
@@ -30,6 +34,8 @@ from experiments.training.nn import Params
 
 MLP_SIZES = {"tiny": (64,), "full": (256, 256)}
 CNN_SIZES = {"tiny": ((8, 16), 32), "full": ((32, 64), 128)}  # (conv channels, dense width)
+CNN1D_SIZES = {"tiny": ((16, 16), 64), "full": ((32, 32, 32), 128)}
+KERNEL_1D = 5
 
 
 @dataclass(frozen=True)
@@ -67,17 +73,42 @@ class CNNConfig:
             nn.check_positive_int("CNNConfig size", c)
 
 
+@dataclass(frozen=True)
+class CNN1DConfig:
+    """signal: (L, C) input shape; channels: conv widths; dense: hidden dense width."""
+
+    signal: tuple[int, int] = (40, 1)
+    channels: tuple[int, ...] = (16, 16)
+    dense: int = 64
+    n_out: int = 10
+
+    def __post_init__(self) -> None:
+        if len(self.signal) != 2 or self.signal[0] % 2:
+            raise ValueError(f"signal={self.signal!r} is invalid: expected (L, C), L even")
+        if not self.channels:
+            raise ValueError(f"channels={self.channels!r} is invalid: need at least one conv layer")
+        for c in (*self.signal, *self.channels, self.dense, self.n_out):
+            nn.check_positive_int("CNN1DConfig size", c)
+
+
 def mlp_config(size: str, input_dim: int, n_out: int) -> MLPConfig:
     if size not in MLP_SIZES:
         raise ValueError(f"size={size!r} is invalid: expected one of {sorted(MLP_SIZES)}")
     return MLPConfig(input_dim, MLP_SIZES[size], n_out)
 
 
-def cnn_config(size: str, n_out: int = 10) -> CNNConfig:
+def cnn_config(size: str, n_out: int = 10, image: tuple[int, int, int] = (8, 8, 1)) -> CNNConfig:
     if size not in CNN_SIZES:
         raise ValueError(f"size={size!r} is invalid: expected one of {sorted(CNN_SIZES)}")
     channels, dense = CNN_SIZES[size]
-    return CNNConfig(channels=channels, dense=dense, n_out=n_out)
+    return CNNConfig(image=image, channels=channels, dense=dense, n_out=n_out)
+
+
+def cnn1d_config(size: str, n_out: int = 10, signal: tuple[int, int] = (40, 1)) -> CNN1DConfig:
+    if size not in CNN1D_SIZES:
+        raise ValueError(f"size={size!r} is invalid: expected one of {sorted(CNN1D_SIZES)}")
+    channels, dense = CNN1D_SIZES[size]
+    return CNN1DConfig(signal=signal, channels=channels, dense=dense, n_out=n_out)
 
 
 def _head(key: jax.Array, n_in: int, n_out: int) -> Params:
@@ -136,5 +167,43 @@ def cnn_apply(params: Params, cfg: CNNConfig, x: jax.Array) -> jax.Array:
         h = jax.nn.relu(conv3x3_same(h, p["kernel"]) + p["bias"])
     B, H, W, C = h.shape
     h = h.reshape(B, H // 2, 2, W // 2, 2, C).mean(axis=(2, 4))  # 2x2 average pooling
+    h = jax.nn.relu(nn.dense(params["dense_0"], h.reshape(B, -1)))
+    return nn.dense(params["head"], h)
+
+
+def cnn1d_init(key: jax.Array, cfg: CNN1DConfig) -> Params:
+    keys = jax.random.split(key, len(cfg.channels) + 2)
+    params: Params = {}
+    c_in = cfg.signal[1]
+    for i, c_out in enumerate(cfg.channels):
+        fan_in = KERNEL_1D * c_in
+        params[f"conv_{i}"] = {
+            "kernel": nn.truncated_normal(keys[i], (KERNEL_1D, c_in, c_out), 1 / np.sqrt(fan_in)),
+            "bias": jnp.zeros(c_out, nn.DTYPE),
+        }
+        c_in = c_out
+    params["dense_0"] = nn.dense_init(keys[-2], (cfg.signal[0] // 2) * c_in, cfg.dense)
+    params["head"] = _head(keys[-1], cfg.dense, cfg.n_out)
+    return params
+
+
+def conv1d_same(x: jax.Array, kernel: jax.Array) -> jax.Array:
+    """Stride-1 SAME convolution of [B, L, C] signals with a [K, C, C_out] kernel (K odd), as
+    patches @ kernel (cross-correlation, as ``lax.conv_general_dilated``)."""
+    _, L, C = x.shape
+    K = kernel.shape[0]
+    padded = jnp.pad(x, ((0, 0), (K // 2, K // 2), (0, 0)))
+    patches = jnp.concatenate([padded[:, a : a + L, :] for a in range(K)], axis=-1)
+    return patches @ kernel.reshape(K * C, kernel.shape[-1])
+
+
+def cnn1d_apply(params: Params, cfg: CNN1DConfig, x: jax.Array) -> jax.Array:
+    """Logits [B, n_out] of signals [B, L, C]."""
+    h = x
+    for i in range(len(cfg.channels)):
+        p = params[f"conv_{i}"]
+        h = jax.nn.relu(conv1d_same(h, p["kernel"]) + p["bias"])
+    B, L, C = h.shape
+    h = h.reshape(B, L // 2, 2, C).mean(axis=2)  # average pooling by 2
     h = jax.nn.relu(nn.dense(params["dense_0"], h.reshape(B, -1)))
     return nn.dense(params["head"], h)

@@ -1,4 +1,4 @@
-"""A WordPiece vocabulary trained locally on the stdlib-docstring corpus, and token-id arrays.
+"""A WordPiece vocabulary trained locally on a stdlib text corpus (:mod:`.corpus`), and token ids.
 
 The tokenizer is BERT's (``tokenizers`` library): ``BertNormalizer`` (lower-casing, accent
 stripping), ``BertPreTokenizer`` (whitespace and punctuation), a ``WordPiece`` model with the
@@ -17,17 +17,17 @@ document. :func:`pack` cuts such a stream into ``[CLS] … [SEP]`` sequences of 
 
 Cache: ``<cache_dir>/wordpiece-<key>/`` holds ``tokenizer.json``, ``train.npy``, ``valid.npy``
 and ``meta.json`` (written last, atomically: a directory without it is incomplete and rebuilt).
-The key hashes the Python version, the corpus hash, the vocabulary size, the validation fraction
-and the ``tokenizers`` version.
+The key hashes the Python version, the corpus' name and hash, the vocabulary size, the
+validation fraction and the ``tokenizers`` version.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +35,7 @@ import numpy as np
 import tokenizers
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
-from experiments.cache import atomic_write_text
+from experiments.cache import atomic_write_bytes, atomic_write_text
 from experiments.training import corpus as corpus_mod
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -55,7 +55,7 @@ class TextData:
         vocab_size: the vocabulary's actual size (<= the requested one).
         train_ids, valid_ids: int32 token streams, each document followed by ``[SEP]``.
         n_documents, n_train_documents, n_valid_documents, n_characters: corpus sizes.
-        python_version, corpus_sha256, cache_key: provenance.
+        python_version, corpus_sha256, corpus_name, cache_key: provenance.
         from_cache: True if read from the cache rather than built.
     """
 
@@ -69,6 +69,7 @@ class TextData:
     n_characters: int
     python_version: str
     corpus_sha256: str
+    corpus_name: str
     cache_key: str
     from_cache: bool
 
@@ -146,26 +147,21 @@ def _stream(tok: Tokenizer, documents: list[str]) -> np.ndarray:
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, array)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    buf = io.BytesIO()
+    np.save(buf, array)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 @functools.cache
-def _corpus() -> corpus_mod.Corpus:
-    return corpus_mod.collect()
+def _corpus(name: str = "docstrings") -> corpus_mod.Corpus:
+    return corpus_mod.by_name(name)
 
 
 def cache_key(corpus: corpus_mod.Corpus, vocab_size: int, valid_fraction: float) -> str:
     body = {
         "python": corpus.python_version,
         "corpus": corpus.sha256,
+        "corpus_name": corpus.name,
         "collector": corpus_mod.COLLECTOR_VERSION,
         "vocab_size": vocab_size,
         "valid_fraction": float(valid_fraction),
@@ -190,6 +186,7 @@ def _build(corpus: corpus_mod.Corpus, vocab_size: int, valid_fraction: float) ->
         "n_characters": corpus.n_characters,
         "python_version": corpus.python_version,
         "corpus_sha256": corpus.sha256,
+        "corpus_name": corpus.name,
     }
     return {
         "tokenizer_json": tok.to_str(),
@@ -204,18 +201,24 @@ def load(
     cache_dir: str | os.PathLike | None = None,
     vocab_size: int = 1000,
     valid_fraction: float = 0.1,
+    corpus: str = "docstrings",
 ) -> TextData:
-    """The tokenised stdlib corpus, built once and cached on disk (if ``cache_dir``) and in memory.
+    """A tokenised corpus, built once and cached on disk (if ``cache_dir``) and in memory.
 
     Args:
         cache_dir: directory for the cache (created if needed); None keeps it in memory only.
         vocab_size: requested WordPiece vocabulary size, in [256, 65536].
         valid_fraction: share of documents held out for validation, in (0, 1).
+        corpus: the corpus' name (``experiments.training.corpus.CORPORA``).
     """
     _check_vocab_size(vocab_size)
     _check_fraction(valid_fraction)
-    corpus = _corpus()
-    key = cache_key(corpus, vocab_size, valid_fraction)
+    if corpus not in corpus_mod.CORPORA:
+        raise ValueError(
+            f"corpus={corpus!r} is invalid: expected one of {sorted(corpus_mod.CORPORA)}"
+        )
+    text = _corpus(corpus)
+    key = cache_key(text, vocab_size, valid_fraction)
     directory = None if cache_dir is None else Path(cache_dir) / f"wordpiece-{key}"
     if directory is not None and (directory / "meta.json").exists():
         meta = json.loads((directory / "meta.json").read_text())
@@ -227,7 +230,7 @@ def load(
         }
         from_cache = True
     else:
-        parts = _build(corpus, vocab_size, valid_fraction)
+        parts = _build(text, vocab_size, valid_fraction)
         from_cache = False
         if directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
@@ -246,14 +249,18 @@ def load(
 
 
 def corpus_stats(
-    cache_dir: str | os.PathLike | None = None, vocab_size: int = 1000, valid_fraction: float = 0.1
+    cache_dir: str | os.PathLike | None = None,
+    vocab_size: int = 1000,
+    valid_fraction: float = 0.1,
+    corpus: str = "docstrings",
 ) -> dict:
     """Corpus size and provenance: documents, characters, tokens (per split), vocabulary."""
-    data = load(cache_dir, vocab_size, valid_fraction)
+    data = load(cache_dir, vocab_size, valid_fraction, corpus)
     return {
         "python_version": data.python_version,
         "corpus_sha256": data.corpus_sha256,
-        "n_modules": len(_corpus().modules),
+        "corpus": corpus,
+        "n_sources": len(_corpus(corpus).modules),
         "n_documents": data.n_documents,
         "n_characters": data.n_characters,
         "n_tokens": data.n_tokens,
