@@ -18,7 +18,7 @@ from typing import Any
 from experiments.training.optimizers import check_optimizer
 from experiments.training.tasks import SIZES, TASK_MODELS, DataConfig
 
-SCHEDULES = ("poly", "constant")
+SCHEDULES = ("poly", "constant", "step")
 # The authors' exclusions (BERT/ALBERT LAMB scripts, CIFAR): no weight decay and no layer
 # adaptation for LayerNorm parameters and biases ([C: the authors' public code]).
 AUTHORS_EXCLUSIONS = ("LayerNorm", "bias")
@@ -82,8 +82,10 @@ class TrainConfig:
         learning_rate: peak η (of the single stage, or of stages without their own).
         batch_size, epochs: B and the epoch budget; steps = max(1, round(epochs·N/B)).
         warmup_epochs: linear warmup length in epochs (steps = round(warmup_epochs·N/B)).
-        schedule: "poly" (warmup then η_0(1 - t/T)^power, paper §4.1) or "constant"
-            (warmup then η_0).
+        schedule: "poly" (warmup then η_0(1 - t/T)^power, paper §4.1), "constant"
+            (warmup then η_0) or "step" (warmup then η_0 · 0.1^k after the k-th milestone at
+            1/3, 2/3 and 8/9 of the steps: Goyal et al. 2017's 30/60/80 of 90 epochs, the
+            recipe of the paper's Table 3; single-stage runs only).
         power: p of the polynomial decay (1 for BERT).
         stages: mixed-batch stages; when given they replace batch_size/epochs/warmup_epochs.
         rewarmup: ramp the learning rate from 0 again at each stage start (paper §4.2).
@@ -147,6 +149,8 @@ class TrainConfig:
         _real("warmup_epochs", self.warmup_epochs)
         if self.schedule not in SCHEDULES:
             _fail("schedule", self.schedule, f"expected one of {SCHEDULES}")
+        if self.schedule == "step" and self.stages:
+            _fail("schedule", self.schedule, "'step' applies to single-stage runs (no stages)")
         _real("power", self.power, positive=True)
         if not isinstance(self.rewarmup, bool):
             _fail("rewarmup", self.rewarmup, "expected True or False")

@@ -9,6 +9,9 @@ The schedule shapes are ``lamb_ref``'s (one implementation, tested against close
   :func:`lamb_ref.schedules.mixed_batch_schedule` — with ``rewarmup`` each stage s ramps
   from 0 over its own w_s steps and decays over its own n_s steps; without, stage s > 1 starts
   at its peak η_s (no ramp) and decays;
+* warmup + step decay (Goyal et al. 2017, the recipe of the paper's Table 3): η_t = η_0 t/w for
+  t < w, then η_0 · γ^k where k counts the milestones ⌊m·T⌋ ≤ t, m ∈ :data:`STEP_MILESTONES`
+  (30, 60 and 80 of 90 epochs), γ = :data:`STEP_FACTOR`;
 * the batch-size rules of the paper's Section 4.3 (Tables 4-5): square-root learning-rate
   scaling η(B) = η_base √(B/B_base) and linear-epoch warmup w_epochs(B) = w_base · B/B_base —
   :class:`lamb_ref.schedules.ScalingRule`. At a fixed epoch budget the warmup is then a fixed
@@ -30,6 +33,9 @@ from experiments.training.config import BatchStage, TrainConfig
 from lamb_ref.schedules import ScalingRule, Stage, mixed_batch_schedule, warmup_polynomial_decay
 
 LR_RULES = ("sqrt", "linear", "none")
+# Goyal et al. 2017 (ImageNet in 1 hour): η ÷ 10 at epochs 30, 60 and 80 of 90.
+STEP_MILESTONES = (1 / 3, 2 / 3, 8 / 9)
+STEP_FACTOR = 0.1
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,13 @@ def learning_rates(config: TrainConfig, n_train: int) -> np.ndarray:
             out[s.start : s.start + s.steps] = s.peak_lr * (
                 np.minimum(local / warm, 1.0) if warm else 1.0
             )
+        return out.astype(np.float32)
+    if config.schedule == "step":
+        (s,) = stages
+        warm = s.warmup_steps
+        ramp = np.minimum(t / warm, 1.0) if warm else np.ones(len(t))
+        k = sum((t >= int(m * s.steps)).astype(int) for m in STEP_MILESTONES)
+        out = s.peak_lr * np.where(t < warm, ramp, STEP_FACTOR**k)
         return out.astype(np.float32)
     if len(stages) == 1:
         s = stages[0]
