@@ -296,3 +296,37 @@ def test_bad_inputs():
         noise_scale.per_example_stats(task, params, jax.tree.map(lambda a: a[:1], batch))
     with pytest.raises(ValueError, match="batch is invalid"):
         noise_scale.per_example_stats(task, params, {"x": batch["x"], "y": batch["y"][:5]})
+
+
+def test_reference_gradient_over_the_whole_training_set_is_exact():
+    """With R = N examples drawn without replacement the reference gradient is the training
+    set's full-batch gradient, and the correction c·tr Σ̂ vanishes (c = (N − R)/(R(N − 1)))."""
+    task, params, _ = _digits()
+    n = task.n_train
+    key = jax.random.PRNGKey(2)
+    r = noise_scale.simple_noise_scale(task, params, key, 64, n_reference=n, population=n)
+    full = {"x": task.arrays["x"], "y": task.arrays["y"]}
+    g = jax.grad(task.loss)(params, full)
+    exact = float(sum(np.sum(np.asarray(x, np.float64) ** 2) for x in jax.tree.leaves(g)))
+    assert r.n_reference == n
+    assert r.grad_sq == pytest.approx(exact, rel=1e-4)  # float32 sums of 1437 examples
+    assert r.mean_grad_sq == pytest.approx(r.grad_sq, rel=1e-12)
+    assert r.b_simple == pytest.approx(r.trace_sigma / exact, rel=1e-4)
+    # tr Σ̂ still comes from the 64 per-example gradients
+    own = noise_scale.simple_noise_scale(task, params, key, 64)
+    assert r.trace_sigma == own.trace_sigma
+    # control: treating the same sample as a stream subtracts tr Σ̂ / R
+    stream = noise_scale.simple_noise_scale(task, params, key, 64, n_reference=n)
+    assert stream.grad_sq == pytest.approx(r.grad_sq - r.trace_sigma / n, rel=1e-9)
+    assert stream.grad_sq != pytest.approx(r.grad_sq, rel=1e-9)
+
+
+def test_reference_gradient_bad_inputs():
+    task, params, _ = _digits()
+    key = jax.random.PRNGKey(0)
+    with pytest.raises(ValueError, match="n_reference=2000 is invalid"):
+        noise_scale.simple_noise_scale(task, params, key, 8, n_reference=2000, population=1437)
+    with pytest.raises(ValueError, match="population=0 is invalid"):
+        noise_scale.simple_noise_scale(task, params, key, 8, n_reference=16, population=0)
+    with pytest.raises(ValueError, match="n_reference=0 is invalid"):
+        noise_scale.simple_noise_scale(task, params, key, 8, n_reference=0)
