@@ -3,8 +3,11 @@ Nado et al. 2021), and the tuned η itself.
 
 Reads ``lb_steps_to_target_best`` (one row per optimizer × batch size, from
 ``experiments.reproduction.suites.lb_steps_to_target``). Perfect scaling is a line of slope −1 on
-the
-log-log axes (drawn dashed, through the smallest batch's fastest optimizer).
+the log-log axes (drawn dashed, through the smallest batch's fastest optimizer). When the table
+carries the workload's gradient noise scale (columns ``b_noise``, ``b_noise_lo``, ``b_noise_hi``)
+it is marked as a vertical line with its min–max interval over seeds shaded, and McCandlish et
+al.'s model S(B) = S_min (1 + B_crit/B), fitted per optimizer as in the suite's ``fit_bcrit``,
+is drawn dotted in each optimizer's colour.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ TITLE = "Steps to target vs batch size, η tuned per batch size (equal grids)"
 CAPTION = (
     "Left: tuned steps to the target test loss (mean over seeds, band min-max) against the "
     "batch size, log-log, with the perfect-scaling slope −1 dashed; right: the tuned peak η "
-    "per batch size (open markers: at the grid's edge)."
+    "per batch size (open markers: at the grid's edge). Where measured, the workload's gradient "
+    "noise scale b_noise is the grey vertical line (shaded: min-max over seeds) and the dotted "
+    "curves are the fits S_min(1 + B_crit/B)."
 )
 COLUMNS = (
     "optimizer",
@@ -38,6 +43,54 @@ COLUMNS = (
     "lr_at_grid_edge",
 )
 ORDER = ("lamb", "lars", "nesterov", "adam", "sgd")
+NOISE = ("b_noise", "b_noise_lo", "b_noise_hi")
+FIT_LABEL = "fit S_min(1 + B_crit/B)"
+NOISE_COLOR = "0.45"
+
+
+def fit_bcrit(batches, steps) -> tuple[float, float]:
+    """(S_min, B_crit) of S = S_min (1 + B_crit/B): linear least squares of S on 1/B with weights
+    1/S² (the suite's ``fit_bcrit``; repeated here so figures read tables only)."""
+    b, s = np.asarray(batches, float), np.asarray(steps, float)
+    ok = np.isfinite(b) & np.isfinite(s) & (b > 0) & (s > 0)
+    b, s = b[ok], s[ok]
+    if len(b) < 2 or np.unique(b).size < 2:
+        return float("nan"), float("nan")
+    (a, c), *_ = np.linalg.lstsq(np.stack([1 / s, 1 / (s * b)], 1), np.ones_like(s), rcond=None)
+    if a <= 0:
+        return float(a), float("inf")
+    return float(a), float(max(c, 0.0) / a)
+
+
+def _noise(table: pd.DataFrame) -> tuple[float, float, float] | None:
+    if not set(NOISE) <= set(table.columns):
+        return None
+    v = tuple(float(pd.to_numeric(table[c], errors="coerce").iloc[0]) for c in NOISE)
+    return v if np.isfinite(v[0]) and v[0] > 0 else None
+
+
+def _mark_noise(ax, noise: tuple[float, float, float], label: bool) -> None:
+    b, lo, hi = noise
+    if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
+        ax.axvspan(lo, hi, color=NOISE_COLOR, alpha=0.18, linewidth=0)
+    text = f"noise scale b_noise = {b:.0f} (band {lo:.0f}–{hi:.0f})" if label else None
+    ax.axvline(b, color=NOISE_COLOR, linestyle="-.", linewidth=1.4, label=text)
+
+
+def _fits(ax, table: pd.DataFrame, opts: list[str]) -> bool:
+    """The fitted curves (≥ 3 finite points each); True if any was drawn."""
+    drawn = False
+    grid = np.geomspace(float(table["batch_size"].min()), float(table["batch_size"].max()), 100)
+    for opt in opts:
+        g = table[table["optimizer"].astype(str) == opt]
+        s = pd.to_numeric(g["steps_mean"], errors="coerce")
+        if int(np.isfinite(s).sum()) < 3:
+            continue
+        s_min, bc = fit_bcrit(g["batch_size"], s)
+        if np.isfinite(s_min) and np.isfinite(bc) and s_min > 0:
+            ax.plot(grid, s_min * (1 + bc / grid), ":", color=style.color(opt), linewidth=1.6)
+            drawn = True
+    return drawn
 
 
 def _ordered(names) -> list[str]:
@@ -59,6 +112,11 @@ def _steps(ax, table: pd.DataFrame, opts: list[str]) -> None:
         s0 = float(ok[ok["batch_size"] == b0]["steps_mean"].min())
         b = np.array(sorted(table["batch_size"].unique()), float)
         style.bound(ax, b, s0 * b0 / b, color="0.3", label="perfect scaling (slope −1)")
+    noise = _noise(table)
+    if noise is not None:
+        _mark_noise(ax, noise, label=True)
+    if _fits(ax, table, opts):
+        ax.plot([], [], ":", color="0.3", linewidth=1.6, label=FIT_LABEL)
     style.log_axes(ax)
     style.ticks_at(ax, table["batch_size"].unique())
     ax.set_xlabel("batch size B")
@@ -75,6 +133,9 @@ def _lrs(ax, table: pd.DataFrame, opts: list[str]) -> None:
         edge = g[style.as_bool(g["lr_at_grid_edge"])]
         ax.plot(edge["batch_size"], edge["best_lr"], mk, color="white", markeredgecolor=c,
                 markersize=7)  # fmt: skip
+    noise = _noise(table)
+    if noise is not None:
+        _mark_noise(ax, noise, label=False)
     style.log_axes(ax)
     style.ticks_at(ax, table["batch_size"].unique())
     ax.set_xlabel("batch size B")
@@ -95,6 +156,7 @@ def make(table: pd.DataFrame) -> Figure:
     opts = _ordered(table["optimizer"].astype(str))
     _steps(left, table, opts)
     _lrs(right, table, opts)
-    style.legend_below(fig, left.get_legend_handles_labels()[0], ncol=6)
+    handles = left.get_legend_handles_labels()[0]
+    style.legend_below(fig, handles, ncol=min(len(handles), 4))
     fig.suptitle(f"{TITLE}\nteacher-student stream, n={int(table['n_seeds'].min())} seeds")
     return fig

@@ -238,11 +238,17 @@ def test_steps_to_target_claims():
     # reversed batch labels lose both regimes; every optimizer equally fast, so even the
     # slowest one passes the Nado rule: its control cannot fail on these data, and the
     # verdict its rule gave (reproduced) is withheld
+    # no b_noise in these tables: the critical-batch claim has nothing to judge
     assert _verdicts(claims) == {
         "lb_scaling_regimes": "reproduced",
         "lb_nado_equal_budget": "not_applicable",
+        "lb_critical_batch_vs_noise": "not_applicable",
     }
-    assert _controls(claims) == {"lb_scaling_regimes": "failed", "lb_nado_equal_budget": "held"}
+    assert _controls(claims) == {
+        "lb_scaling_regimes": "failed",
+        "lb_nado_equal_budget": "held",
+        "lb_critical_batch_vs_noise": "held",
+    }
     linear = [800, 200, 50, 12.5]  # perfect scaling all the way: no diminishing returns
     slow = [800, 200, 60, 100]  # Nesterov/Adam need 2x LAMB's steps at the largest batch
     table = _steps_runs({"lamb": regimes, "nesterov": linear, "adam": slow, "lars": linear})
@@ -257,7 +263,11 @@ def test_steps_to_target_claims():
     table = _steps_runs({"lamb": linear, "nesterov": linear, "adam": linear})
     v = _verdicts(lb_steps_to_target.claims({"lb_steps_to_target": table}))
     # all equally fast again: the Nado control holds and its verdict is withheld
-    assert v == {"lb_scaling_regimes": "not_reproduced", "lb_nado_equal_budget": "not_applicable"}
+    assert v == {
+        "lb_scaling_regimes": "not_reproduced",
+        "lb_nado_equal_budget": "not_applicable",
+        "lb_critical_batch_vs_noise": "not_applicable",
+    }
     # a baseline that never reaches the target fails; too few batch sizes is not applicable
     never = _steps_runs({"lamb": regimes, "adam": [800, 200, 60, np.nan]})
     v = _verdicts(lb_steps_to_target.claims({"lb_steps_to_target": never}))
