@@ -53,9 +53,14 @@ class MNIST1D:
         return len(self.y_train)
 
 
-def _check(name: str, value, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name}={value!r} is invalid: expected an integer >= {minimum}")
+SEED_LIMIT = 2**32  # the generator seeds NumPy's legacy generator, which takes 0 … 2³² − 1
+
+
+def _check(name: str, value, minimum: int, limit: int | None = None) -> None:
+    ok = not isinstance(value, bool) and isinstance(value, int | np.integer) and value >= minimum
+    if not ok or (limit is not None and value >= limit):
+        bound = f" and < {limit}" if limit is not None else ""
+        raise ValueError(f"{name}={value!r} is invalid: expected an integer >= {minimum}{bound}")
 
 
 def generator_args(n_total: int, seed: int) -> dict:
@@ -103,7 +108,8 @@ def load(
     memory, and on disk under ``cache_dir`` when given)."""
     _check("n_train", n_train, 1)
     _check("n_test", n_test, 1)
-    _check("seed", seed, 0)
+    _check("seed", seed, 0, SEED_LIMIT)
+    n_train, n_test, seed = int(n_train), int(n_test), int(seed)
     path = None
     if cache_dir is not None:
         path = Path(cache_dir) / f"mnist1d-{cache_key(n_train, n_test, seed)}.npz"

@@ -63,6 +63,16 @@ EVAL_CHUNK = 256  # evaluation batch (sequences) per lax.map step
 SORTED_SHUFFLE_MAX = 32768
 FEISTEL_ROUNDS = 6
 EVAL_IMAGES_MAX = 2048  # largest evaluation chunk of a classification task (bounds memory)
+EVAL_IMAGES_MIN = 256  # smallest chunk when a test set needs several (fewer, larger steps)
+
+
+def eval_chunks(n_test: int) -> int | None:
+    """Equal evaluation chunks for ``n_test`` examples: 1 up to :data:`EVAL_IMAGES_MAX`, else
+    the fewest chunks of a size in [EVAL_IMAGES_MIN, EVAL_IMAGES_MAX] dividing it (None: none)."""
+    if n_test <= EVAL_IMAGES_MAX:
+        return 1
+    sizes = [c for c in range(EVAL_IMAGES_MAX, EVAL_IMAGES_MIN - 1, -1) if n_test % c == 0]
+    return n_test // sizes[0] if sizes else None
 
 
 @dataclass(frozen=True)
@@ -107,10 +117,17 @@ class DataConfig:
             )
         nn.check_positive_int("mnist1d_train", self.mnist1d_train)
         nn.check_positive_int("mnist1d_test", self.mnist1d_test)
-        if isinstance(self.mnist1d_seed, bool) or not isinstance(self.mnist1d_seed, int):
-            raise ValueError(f"mnist1d_seed={self.mnist1d_seed!r} is invalid: expected an int >= 0")
-        if self.mnist1d_seed < 0:
-            raise ValueError(f"mnist1d_seed={self.mnist1d_seed!r} is invalid: expected an int >= 0")
+        seed = self.mnist1d_seed
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+            raise ValueError(f"mnist1d_seed={seed!r} is invalid: expected an int in [0, 2**32)")
+        if not 0 <= seed < mnist1d.SEED_LIMIT:
+            raise ValueError(f"mnist1d_seed={seed!r} is invalid: expected an int in [0, 2**32)")
+        if eval_chunks(self.mnist1d_test) is None:
+            raise ValueError(
+                f"mnist1d_test={self.mnist1d_test!r} is invalid: expected at most "
+                f"{EVAL_IMAGES_MAX} or a multiple of a size in {EVAL_IMAGES_MIN}…"
+                f"{EVAL_IMAGES_MAX} (e.g. of 1000), so evaluation runs in equal chunks"
+            )
 
 
 @dataclass(frozen=True, eq=False)
@@ -302,10 +319,9 @@ def _classification(name: str, model: str, size: str, d, info: dict) -> Task:
         "test": {"x": jnp.asarray(d.x_test), "y": jnp.asarray(d.y_test)},
     }
     n_test = len(d.y_test)
-    # equal evaluation chunks of at most EVAL_IMAGES_MAX examples (one for small test sets)
-    n_chunks = next(
-        k for k in range(1, n_test + 1) if n_test % k == 0 and n_test // k <= EVAL_IMAGES_MAX
-    )
+    n_chunks = eval_chunks(n_test)
+    if n_chunks is None:
+        raise ValueError(f"n_test={n_test!r} is invalid: no equal evaluation chunks (eval_chunks)")
 
     def loss(params, batch):
         return jnp.mean(nn.cross_entropy(apply(params, cfg, batch["x"]), batch["y"]))
