@@ -1,9 +1,10 @@
-"""The AdamW tuning table at the largest batch (appendix Table 8) in miniature:
-AdamW's final accuracy over warmup × learning rate, beside LAMB's untuned point.
+"""The AdamW tuning table at the largest batch (appendix Table 8) in miniature: AdamW's final
+masked-LM evaluation loss over warmup × learning rate, beside LAMB's untuned and tuned points.
 
-Left: accuracy against peak η, one line per warmup fraction (mean ± std over seeds), LAMB's
-untuned accuracy as a horizontal line with its ± std band (and LAMB re-tuned at this batch
-dotted). Right: the same AdamW grid as an annotated heat map, the best cell outlined.
+Left: loss against peak η, one line per warmup fraction (mean ± std over seeds), LAMB's untuned
+loss as a horizontal line with its ± std band (and LAMB tuned at this batch dotted); the legend
+sits under the panels. Right: the same AdamW grid as an annotated heat map (brighter = lower
+loss), the best cell outlined.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from figures._tables import require
 NAME = "lb_adamw_tuning"
 TABLE = "lb_adamw_tuning_grid"
 EXTRA: dict[str, str] = {}
-TITLE = "Table 8: AdamW tuned over warmup × LR at the largest batch vs untuned LAMB"
+TITLE = "Table 8: AdamW tuned over warmup × LR at the largest batch vs LAMB (tiny BERT, MLM)"
 CAPTION = (
-    "AdamW's final test accuracy at the largest batch over warmup fraction × peak learning rate "
-    "(mean ± std over seeds; right: the grid as a heat map, best cell outlined) against LAMB "
-    "with its untuned √-scaled learning rate (horizontal line and band)."
+    "AdamW's final masked-LM evaluation loss (nats, lower is better) at the largest batch over "
+    "warmup fraction × peak learning rate (mean ± std over seeds; right: the grid as a heat map, "
+    "best cell outlined) against LAMB with its untuned √-scaled learning rate (solid line and "
+    "band) and LAMB tuned at that batch (dotted)."
 )
 COLUMNS = ("optimizer", "role", "warmup_fraction", "peak_lr", "mean", "std", "n", "batch_size")
 
@@ -37,7 +39,7 @@ def _lines(ax, grid: pd.DataFrame, lamb: pd.DataFrame, tuned: pd.DataFrame) -> N
         style.measured(
             ax, g["peak_lr"], m, m - s, m + s, color=c, marker=mk, label=f"AdamW, warmup {w:g}·T"
         )
-    for rows, ls, what in ((lamb, "-", "untuned"), (tuned, ":", "re-tuned at this batch")):
+    for rows, ls, what in ((lamb, "-", "untuned"), (tuned, ":", "tuned at this batch")):
         if len(rows):
             r = rows.iloc[0]
             c = style.color("lamb")
@@ -45,18 +47,28 @@ def _lines(ax, grid: pd.DataFrame, lamb: pd.DataFrame, tuned: pd.DataFrame) -> N
             if ls == "-" and np.isfinite(r["std"]):
                 ax.axhspan(r["mean"] - r["std"], r["mean"] + r["std"], color=c, alpha=0.15, lw=0)
     style.log_axes(ax, y=False)
-    style.ticks_at(ax, grid["peak_lr"].unique())
+    lrs = sorted(float(v) for v in grid["peak_lr"].unique())
+    ax.set_xticks(lrs, [f"{v:g}" for v in lrs])
+    ax.minorticks_off()
     ax.set_xlabel("AdamW peak learning rate η")
-    ax.set_ylabel("final test accuracy")
-    ax.set_title(f"B = {int(grid['batch_size'].iloc[0])}")
-    ax.legend(loc="lower center")
+    ax.set_ylabel("final MLM eval loss, nats")
+    title = f"B = {int(grid['batch_size'].iloc[0])} (lower is better)"
+    if {"workload", "n_train", "total_steps"} <= set(grid.columns):
+        g0 = grid.iloc[0]
+        title += (
+            f"\nT = {int(g0['total_steps'])} steps; {g0['workload']}, "
+            f"n_train = {int(g0['n_train']):,}"
+        )
+    ax.set_title(title, fontsize="medium")
+    style.legend_below(ax.figure, ax.get_legend_handles_labels()[0], ncol=2)
 
 
 def _heatmap(ax, grid: pd.DataFrame) -> None:
     piv = grid.pivot_table(index="warmup_fraction", columns="peak_lr", values="mean")
     vals = piv.to_numpy(float)
-    im = ax.imshow(vals, cmap="viridis", aspect="auto", origin="lower")
-    ax.figure.colorbar(im, ax=ax, label="mean final test accuracy")
+    im = ax.imshow(vals, cmap="viridis_r", aspect="auto", origin="lower")
+    ax.figure.colorbar(im, ax=ax, label="mean final MLM eval loss, nats")
+    mid = np.nanmean(vals) if np.isfinite(vals).any() else 0.0
     for (i, j), v in np.ndenumerate(vals):
         ax.text(
             j,
@@ -65,10 +77,10 @@ def _heatmap(ax, grid: pd.DataFrame) -> None:
             ha="center",
             va="center",
             fontsize=7,
-            color="w" if np.isfinite(v) and v < np.nanmean(vals) else "k",
+            color="w" if np.isfinite(v) and v > mid else "k",
         )
     if np.isfinite(vals).any():
-        i, j = np.unravel_index(np.nanargmax(vals), vals.shape)
+        i, j = np.unravel_index(np.nanargmin(vals), vals.shape)
         ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="r", lw=2))
     ax.set_xticks(range(len(piv.columns)), [f"{v:g}" for v in piv.columns])
     ax.set_yticks(range(len(piv.index)), [f"{v:g}" for v in piv.index])

@@ -1,7 +1,8 @@
-"""Table 2 in miniature: LARS vs LAMB on a tiny BERT (masked LM) across batch sizes, each tuned
-over the same √-scaled learning-rate grid (Table 2).
+"""Table 2 in miniature: LARS vs LAMB on a tiny BERT (masked LM on the standard library's
+documentation text) across batch sizes, each tuned over the same √-scaled learning-rate grid.
 
-Left: the best grid point's final evaluation loss against batch size (mean ± std over seeds).
+Left: the picked grid point's final evaluation loss (nats) against batch size (mean ± std over
+seeds), with the workload and its training-set size in the title when the table names them.
 Right: the whole grid, final evaluation loss against the learning-rate multiplier, one line per
 optimizer and batch size; runs that diverged are drawn as crosses on the top edge.
 """
@@ -21,9 +22,9 @@ TABLE = "lb_lars_vs_lamb"
 EXTRA = {"best": "lb_lars_vs_lamb_best"}
 TITLE = "Table 2: LARS vs LAMB on a tiny BERT (masked LM), tuned per batch size"
 CAPTION = (
-    "Final masked-LM evaluation loss of LARS and LAMB: left, the best of the same √-scaled "
-    "learning-rate grid at each batch size (mean ± std over seeds); right, every grid point "
-    "(diverged runs as crosses on the top edge)."
+    "Final masked-LM evaluation loss (nats, lower is better) of LARS and LAMB: left, the best of "
+    "the same √-scaled learning-rate grid at each batch size (mean ± std over seeds); right, "
+    "every grid point, mean over seeds (diverged runs as crosses on the top edge)."
 )
 COLUMNS = ("optimizer", "batch_size", "lr_multiplier", "seed", "final_eval_loss", "diverged")
 BEST_COLUMNS = ("optimizer", "batch_size", "mean", "std", "n", "grid_runs", "grid_diverged")
@@ -49,10 +50,13 @@ def _best_panel(ax, best: pd.DataFrame) -> None:
                 )
     style.log_axes(ax, y=False)
     style.ticks_at(ax, best["batch_size"].unique())
-    ax.set_xlabel("batch size B")
-    ax.set_ylabel("final MLM evaluation loss (best of grid)")
-    ax.set_title("tuned per batch size (lower is better)")
-    ax.legend(loc="upper left")
+    ax.set_xlabel("batch size B (sequences of 32 tokens)")
+    ax.set_ylabel("final MLM eval loss, nats (best of grid)")
+    title = "tuned per batch size (lower is better)"
+    if {"workload", "n_train"} <= set(best.columns):
+        title += f"\n{best['workload'].iloc[0]}, n_train = {int(best['n_train'].iloc[0]):,}"
+    ax.set_title(title)
+    ax.legend(loc="best")
 
 
 def _grid_panel(ax, runs: pd.DataFrame) -> list:
@@ -75,7 +79,7 @@ def _grid_panel(ax, runs: pd.DataFrame) -> list:
     mult = sorted(float(v) for v in runs["lr_multiplier"].unique())
     ax.set_xticks(mult, [f"{v:.3g}" for v in mult])  # 3.16, not 3.16228
     ax.set_xlabel("learning-rate multiplier c (η = c·η_ref·√(B/B_ref))")
-    ax.set_ylabel("final MLM evaluation loss")
+    ax.set_ylabel("final MLM eval loss, nats (seed mean)")
     ax.set_title("the whole grid (× = diverged)")
     keys = [Line2D([], [], color=style.color(o), label=style.label(o)) for o in ORDER]
     keys += [

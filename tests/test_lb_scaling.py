@@ -2,8 +2,9 @@
 lb_adamw_tuning and lb_mixed_batch.
 
 * The smoke profile of all four runs once (one shared result cache, as ``paper_reproduce.py``
-  uses it) and gives well-formed tables and claims; the AdamW-tuning suite reuses the batch-
-  scaling suite's LAMB runs from the cache.
+  uses it) and gives well-formed tables and claims; the AdamW-tuning suite reuses the LARS-vs-
+  LAMB suite's LAMB runs from the cache (identical configs under that suite's tag), and neither
+  of the two masked-LM suites imports the batch-scaling suite.
 * Each ``claims`` gives the right verdict on small hand-made tables, reproducing and not
   (booleans as the strings CSV gives back), every row from its declaration (rule and negative
   control; :mod:`tests.test_lb_claim_specs` for the controls' flips).
@@ -29,6 +30,7 @@ from experiments.reproduction.protocol import Context
 from experiments.reproduction.registry import EXPERIMENTS
 from experiments.reproduction.suites import (
     _lb_scaling,
+    _workloads,
     lb_adamw_tuning,
     lb_batch_scaling,
     lb_lars_vs_lamb,
@@ -41,8 +43,8 @@ from figures import lb_mixed_batch as fig_mb
 from figures import style
 
 DATA = Path(__file__).parent / "data" / "figures"
-# run order matters: lb_adamw_tuning takes its LAMB reference runs from lb_batch_scaling's cache
-SUITES = (lb_batch_scaling, lb_adamw_tuning, lb_mixed_batch, lb_lars_vs_lamb)
+# run order matters: lb_adamw_tuning takes its LAMB reference runs from lb_lars_vs_lamb's cache
+SUITES = (lb_batch_scaling, lb_lars_vs_lamb, lb_adamw_tuning, lb_mixed_batch)
 FIGURES = {
     "lb_batch_scaling": fig_bs,
     "lb_adamw_tuning": fig_adamw,
@@ -102,10 +104,27 @@ def test_smoke_runs_are_consistent(smoke):
         runs["peak_lr"], runs["base_lr"] * np.sqrt(runs["batch_size"] / runs["ref_batch"])
     )
     assert runs.groupby(["optimizer", "base_lr"])["warmup_steps"].nunique().max() == 1
-    # the AdamW-tuning suite took its LAMB runs from lb_batch_scaling's cache
+    # the AdamW-tuning suite took its LAMB runs from lb_lars_vs_lamb's cache
     msgs = smoke["lb_adamw_tuning"][2]
     lamb_msgs = [m for m in msgs if "LAMB reference" in m]
     assert lamb_msgs and all(m.endswith("(cached)") for m in lamb_msgs)
+    ll = smoke["lb_lars_vs_lamb"][0]["lb_lars_vs_lamb"]
+    w = _workloads.workload("mlm")
+    assert set(ll["workload"]) == {"mlm"} and ll["n_train"].nunique() == 1
+    # η = c · η_ref √(B/B_ref) (η_ref, B_ref: the workload's reference run), the same warmup
+    # steps at every batch, the same multipliers for both optimizers
+    want = (
+        ll["lr_multiplier"]
+        * w.reference.learning_rate
+        * np.sqrt(ll["batch_size"] / w.reference.batch_size)
+    )
+    np.testing.assert_allclose(ll["peak_lr"], want, rtol=1e-12)
+    assert ll["warmup_steps"].nunique() == 1
+    mults = ll.groupby("optimizer")["lr_multiplier"].apply(lambda v: tuple(sorted(set(v))))
+    assert mults.nunique() == 1
+    grid = smoke["lb_adamw_tuning"][0]["lb_adamw_tuning_grid"]
+    assert {"tuned_grid", "untuned_rule", "tuned_at_batch", "lamb_anchor_grid"} <= set(grid["role"])
+    assert set(grid["workload"]) == {"mlm"}
     mixed = smoke["lb_mixed_batch"][0]["lb_mixed_batch_runs"]
     assert set(_lb_scaling.as_bool(mixed["rewarmup"])) == {True, False}
     assert (mixed["spike_ratio"] > 0).all()
@@ -219,33 +238,101 @@ def test_lars_vs_lamb_claims():
     assert none["table2_lars_diverges_first"] == "not_applicable"  # nothing diverged: no order
 
 
-def _grid(adamw_best: float) -> pd.DataFrame:
-    rows = [{"optimizer": "adamw", "role": "tuned_grid", "warmup_fraction": w, "peak_lr": lr,
-             "mean": adamw_best - 0.05 * (w != 0.1 or lr != 0.08), "std": 0.01, "n": 2,
-             "n_diverged": 0, "warmup_steps": 2, "total_steps": 20, "batch_size": 1024}
-            for w in (0.05, 0.1) for lr in (0.04, 0.08)]  # fmt: skip
-    rows.append({"optimizer": "lamb", "role": "untuned_rule", "warmup_fraction": 0.2,
-                 "peak_lr": 0.4, "mean": 0.95, "std": 0.01, "n": 3, "n_diverged": 0,
-                 "warmup_steps": 4, "total_steps": 20, "batch_size": 1024})  # fmt: skip
+def _grid(adamw_best: float, lamb: float = 5.70, tuned: float = 5.65) -> pd.DataFrame:
+    """lb_adamw_tuning_grid (final eval loss, lower is better): a 2 × 2 AdamW grid whose best
+    cell (warmup 0.2·T, η = 0.01) has loss ``adamw_best``; untuned and tuned LAMB."""
+    rows = [{"workload": "mlm", "n_train": 21465, "optimizer": "adamw", "role": "tuned_grid",
+             "warmup_fraction": w, "peak_lr": lr,
+             "mean": adamw_best + 0.05 * (w != 0.2 or lr != 0.01), "std": 0.01, "n": 3,
+             "n_diverged": 0, "warmup_steps": round(w * 101), "total_steps": 101,
+             "batch_size": 1024, "lr_multiplier": np.nan, "pooled_std": 0.01}
+            for w in (0.05, 0.2) for lr in (0.01, 0.02)]  # fmt: skip
+    for role, m, c in (("untuned_rule", lamb, 1.0), ("tuned_at_batch", tuned, 3.16)):
+        rows.append({"workload": "mlm", "n_train": 21465, "optimizer": "lamb", "role": role,
+                     "warmup_fraction": 20 / 101, "peak_lr": 0.0566 * c, "mean": m, "std": 0.01,
+                     "n": 3, "n_diverged": 0, "warmup_steps": 20, "total_steps": 101,
+                     "batch_size": 1024, "lr_multiplier": c, "pooled_std": 0.01})  # fmt: skip
     return pd.DataFrame(rows)
 
 
-# (best AdamW accuracy, verdict, control): the swapped claim (LAMB worse than AdamW) fails only
-# where AdamW is worse outside error bars
+# (best AdamW loss, verdicts vs untuned / tuned LAMB, controls): AdamW's loss must be the higher
+# one; the swapped claim (LAMB's loss higher) fails only where AdamW is worse outside error bars
 ADAMW_CASES = [
-    (0.90, "reproduced", "failed"),
-    (0.955, "not_applicable", "held"),  # partially by the rule, withheld by the control
-    (0.99, "not_reproduced", "held"),
+    (5.80, ("reproduced", "reproduced"), ("failed", "failed")),
+    # within error bars of untuned LAMB: partially by the rule, withheld by the control
+    (5.705, ("not_applicable", "reproduced"), ("held", "failed")),
+    (5.60, ("not_reproduced", "not_reproduced"), ("held", "held")),
 ]
 
 
-@pytest.mark.parametrize(("adamw_best", "verdict", "control"), ADAMW_CASES)
-def test_adamw_tuning_claim(adamw_best, verdict, control):
+@pytest.mark.parametrize(("adamw_best", "verdicts", "controls"), ADAMW_CASES)
+def test_adamw_tuning_claims(adamw_best, verdicts, controls):
     claims = lb_adamw_tuning.claims({"lb_adamw_tuning_grid": _grid(adamw_best)})
     lb_adamw_tuning.EXPERIMENT.check_claims(claims)
-    (claim,) = claims
-    assert claim.verdict == verdict and claim.control.startswith(f"{control}: ")
-    assert "warmup 0.1·T" in claim.evidence and "η = 0.08" in claim.evidence
+    ids = ("table8_adamw_tuned_vs_lamb", "table8_lamb_tuned_vs_adamw_tuned")
+    assert tuple(c.claim_id for c in claims) == ids
+    assert tuple(c.verdict for c in claims) == verdicts
+    assert tuple(c.control.split(":", 1)[0] for c in claims) == controls
+    for c in claims:
+        assert "warmup 0.2·T" in c.evidence and "η = 0.01" in c.evidence
+        assert "n_train = 21465" in c.evidence and "2 × 0.010 = 0.020 nats" in c.evidence
+        assert c.source.startswith("Table 8") and "Appendix H" in c.source
+
+
+def test_adamw_pick_tie_break_and_divergence():
+    grid = _grid(5.60)
+    cells = grid[grid["role"] == "tuned_grid"].copy()
+    # two cells equal within 1e-9: the smaller η wins, then the smaller warmup
+    cells["mean"] = [5.6, 5.6 + 5e-10, 5.6, 5.7]
+    best = lb_adamw_tuning.pick_adamw(cells)
+    assert (best["warmup_fraction"], best["peak_lr"]) == (0.05, 0.01)
+    cells["mean"] = np.nan  # every cell has a diverged seed: nothing to pick, nothing judged
+    assert lb_adamw_tuning.pick_adamw(cells) is None
+    table = pd.concat([cells, grid[grid["optimizer"] == "lamb"]], ignore_index=True)
+    got = _verdicts(lb_adamw_tuning.claims({"lb_adamw_tuning_grid": table}))
+    assert set(got.values()) == {"not_applicable"}
+    # untuned LAMB diverged (NaN mean: infinite loss) and AdamW finite: AdamW is lower
+    grid.loc[grid["role"] == "untuned_rule", "mean"] = np.nan
+    got = _verdicts(lb_adamw_tuning.claims({"lb_adamw_tuning_grid": grid}))
+    assert got["table8_adamw_tuned_vs_lamb"] == "not_reproduced"
+
+
+def test_lars_vs_lamb_pick_tie_break():
+    pts = pd.DataFrame({"lr_multiplier": [3.16, 1.0, 0.316], "mean": [5.0, 5.0 + 1e-10, np.nan]})
+    assert lb_lars_vs_lamb.pick(pts, "lr_multiplier")["lr_multiplier"] == 1.0
+    pts["mean"] = np.nan
+    assert lb_lars_vs_lamb.pick(pts, "lr_multiplier") is None
+
+
+def test_adamw_tuning_reuses_the_lars_vs_lamb_configs_and_not_batch_scaling():
+    import inspect
+
+    assert "lb_batch_scaling" not in inspect.getsource(lb_adamw_tuning)
+    for profile in ("smoke", "default", "full"):
+        ctx = Context(profile)
+        lamb = {c for _, c in lb_adamw_tuning._lamb_pairs(ctx)}
+        table2 = {c for _, c in lb_lars_vs_lamb.configs(ctx) if c.optimizer == "lamb"}
+        assert lamb and lamb <= table2  # identical configs: the same cache keys
+        s = lb_lars_vs_lamb.setup(ctx)
+        assert {c.batch_size for c in lamb} == {min(s["batches"]), max(s["batches"])}
+        adamw = [c for _, c in lb_adamw_tuning._adamw_configs(ctx)]
+        assert {c.batch_size for c in adamw} == {max(s["batches"])}
+        assert {c.epochs for c in adamw} == {s["epochs"]} and {c.seed for c in adamw} == set(
+            range(s["seeds"])
+        )
+
+
+def test_default_profile_sizes():
+    """The masked-LM workload's batch range: 128 (below its noise scale, ~512) … 1024 (above),
+    ≥ 100 steps at 1024, 3 seeds; 42 runs of 4.8 epochs in all (the two suites' time budget)."""
+    ctx = Context("default")
+    s = lb_lars_vs_lamb.setup(ctx)
+    assert s["data"] == _workloads.workload("mlm").data
+    assert s["batches"] == (128, 1024) and s["epochs"] == 4.8 and s["seeds"] == 3
+    assert lb_lars_vs_lamb.units(ctx) == 24 and len(lb_adamw_tuning._adamw_configs(ctx)) == 18
+    want = {"workload": "mlm", "b_min": 128, "b_max": 1024, "steps_at_b_max": 101, "seeds": 3}
+    assert lb_lars_vs_lamb.batch_range(ctx) == want
+    assert lb_adamw_tuning.batch_range(ctx) == want
 
 
 def _mixed(spikes: dict, finals: dict) -> pd.DataFrame:
@@ -320,14 +407,14 @@ def test_batch_scaling_figure():
 def test_adamw_tuning_figure():
     table = _fixture("lb_adamw_tuning_grid")
     fig = fig_adamw.make(table)
-    ax = fig.axes[0]
-    labels = _legend(ax)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]  # under the panels
     warmups = sorted(table.loc[table["role"] == "tuned_grid", "warmup_fraction"].unique())
     assert labels[: len(warmups)] == [f"AdamW, warmup {w:g}·T" for w in warmups]
     assert any(s.startswith("LAMB untuned") for s in labels)
     heat = fig.axes[1]
     assert len(heat.images) == 1 and len(heat.patches) == 1  # the best cell outlined
-    assert heat.images[0].get_array().shape == (len(warmups), 6)
+    lrs = table.loc[table["role"] == "tuned_grid", "peak_lr"].nunique()
+    assert heat.images[0].get_array().shape == (len(warmups), lrs)
 
 
 def test_mixed_batch_figure():
