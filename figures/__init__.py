@@ -28,6 +28,7 @@ from figures import (
     lb_adamw_tuning,
     lb_appendix_variants,
     lb_batch_scaling,
+    lb_goyal_recipes,
     lb_lars_vs_lamb,
     lb_loss_vs_accuracy,
     lb_mixed_batch,
@@ -35,6 +36,7 @@ from figures import (
     lb_smoothness,
     lb_steps_to_target,
     lb_trust_ratios,
+    lb_workloads,
     lemmas,
     noise_density,
     rate,
@@ -60,10 +62,12 @@ FIGURES: dict[str, ModuleType] = {
         lb_mixed_batch,
         lb_optimizer_table,
         lb_loss_vs_accuracy,
+        lb_goyal_recipes,
         lb_steps_to_target,
         lb_trust_ratios,
         lb_appendix_variants,
         lb_smoothness,
+        lb_workloads,
     )
 }
 FORMATS = ("png", "pdf")

@@ -35,8 +35,8 @@ def _rows(name: str, tables: dict[str, pd.DataFrame]) -> dict[str, claims_api.Cl
 # -- declarations ------------------------------------------------------------------------------
 
 
-def test_the_ten_lb_experiments_are_registered():
-    assert len(LB) == 10
+def test_the_twelve_lb_experiments_are_registered():
+    assert len(LB) == 12
 
 
 @pytest.mark.parametrize("name", LB)

@@ -16,6 +16,7 @@ from experiments.reproduction.suites import (
     lb_adamw_tuning,
     lb_appendix_variants,
     lb_batch_scaling,
+    lb_goyal_recipes,
     lb_lars_vs_lamb,
     lb_loss_vs_accuracy,
     lb_mixed_batch,
@@ -23,6 +24,7 @@ from experiments.reproduction.suites import (
     lb_smoothness,
     lb_steps_to_target,
     lb_trust_ratios,
+    lb_workloads,
     lemmas,
     noise_density,
     rate,
@@ -43,18 +45,22 @@ _ORDER = [
     lemmas.EXPERIMENT,
     baselines.EXPERIMENT,
     trust_ratios.EXPERIMENT,
-    # large-batch training at laptop scale; lb_adamw_tuning reuses
-    # lb_batch_scaling's cached LAMB runs, so it comes after it
+    # large-batch training at laptop scale; lb_adamw_tuning reuses lb_lars_vs_lamb's cached
+    # LAMB runs, so it comes after it
     lb_batch_scaling.EXPERIMENT,
-    lb_adamw_tuning.EXPERIMENT,
     lb_lars_vs_lamb.EXPERIMENT,
+    lb_adamw_tuning.EXPERIMENT,
     lb_mixed_batch.EXPERIMENT,
     lb_optimizer_table.EXPERIMENT,
     lb_loss_vs_accuracy.EXPERIMENT,
+    lb_goyal_recipes.EXPERIMENT,
     lb_steps_to_target.EXPERIMENT,
     lb_trust_ratios.EXPERIMENT,
     lb_appendix_variants.EXPERIMENT,
     lb_smoothness.EXPERIMENT,
+    # the workloads' noise scales beside every large-batch experiment's batch range (the
+    # teacher stream's measurement is lb_steps_to_target's, from the cache)
+    lb_workloads.EXPERIMENT,
 ]
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in _ORDER}

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from experiments.cache import atomic_write_text
@@ -181,9 +182,11 @@ def markdown(
     manifest: dict,
     env: dict[str, str],
     command: str,
+    workloads: pd.DataFrame | None = None,
 ) -> str:
-    """REPORT.md: summary by group, then per group its figure and claims, then the full claims
-    table, rules and controls, runs, environment. Verdicts as bold words, no emoji."""
+    """REPORT.md: summary by group, the large-batch workloads (``workloads``: the table
+    ``lb_workloads``, if it was written), then per group its figure and claims, then the full
+    claims table, rules and controls, runs, environment. Verdicts as bold words, no emoji."""
     counts = verdict_counts(claims)
     groups = claim_groups(claims, figures)
     lines = [
@@ -207,6 +210,11 @@ def markdown(
         "",
     ]
     lines += [f"- [{_md_line(g.title)}](#{g.anchor}): {counts_text(g.claims)}" for g in groups]
+    rows = workload_rows(workloads)
+    if rows:
+        lines += ["", "## Large-batch workloads", "", WORKLOADS_INTRO, ""]
+        lines += ["| " + " | ".join(WORKLOAD_HEADER) + " |", "|" + "---|" * len(WORKLOAD_HEADER)]
+        lines += ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in rows]
     lines += ["", "## Groups", ""]
     for g in groups:
         lines += [_md_anchor(g), f"### {_md_line(g.title)}", ""]
@@ -298,6 +306,63 @@ figcaption{font-size:0.9em;color:#444;margin-top:0.3em}
 details{margin:1em 0}summary{cursor:pointer;font-weight:600}"""
 
 
+WORKLOADS_INTRO = (
+    "Each large-batch workload's size, measured gradient noise scale b_noise (median over seeds "
+    "of the median simple noise scale B_simple = tr Σ/‖G‖² along a reference run; interval over "
+    "seeds) and the batch range of the experiments run on it (table `lb_workloads`). A batch "
+    "above b_noise is large for that workload."
+)
+WORKLOAD_HEADER = (
+    "workload", "data", "n_train", "b_noise [seeds]", "batches", "steps at b_max", "seeds",
+    "experiments", "goals",
+)  # fmt: skip
+
+
+def workload_rows(table: pd.DataFrame | None) -> list[tuple[str, ...]]:
+    """The workloads table's rows as text cells (:data:`WORKLOAD_HEADER`); [] without one."""
+    if table is None or table.empty:
+        return []
+
+    def num(x) -> str:
+        try:
+            v = float(x)
+        except (TypeError, ValueError):
+            return str(x)
+        return "–" if not np.isfinite(v) else f"{v:.0f}"
+
+    out = []
+    for _, r in table.iterrows():
+        goals = [g for g in ("data", "span", "steps", "seeds")
+                 if str(r.get(f"goal_{g}", "")).lower() != "true"]  # fmt: skip
+        out.append(
+            (
+                str(r["workload"]),
+                str(r.get("description", "")),
+                str(r["n_train"]),
+                f"{num(r['b_noise'])} [{num(r['b_noise_lo'])}, {num(r['b_noise_hi'])}]",
+                f"{num(r['b_min'])}–{num(r['b_max'])}",
+                num(r["steps_at_b_max"]),
+                num(r["seeds"]),
+                str(r.get("experiments", "")) if pd.notna(r.get("experiments")) else "",
+                "met" if not goals else "not met: " + ", ".join(goals),
+            )
+        )
+    return out
+
+
+def _workloads_html(table: pd.DataFrame | None) -> str:
+    rows = workload_rows(table)
+    if not rows:
+        return ""
+    e = html.escape
+    head = "".join(f"<th>{e(h)}</th>" for h in WORKLOAD_HEADER)
+    body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows)
+    return (
+        f"<section id='workloads'><h2>Large-batch workloads</h2><p>{e(WORKLOADS_INTRO)}</p>"
+        f"<table><tr>{head}</tr>{body}</table></section>"
+    )
+
+
 def _badge(verdict: str) -> str:
     v = html.escape(verdict)
     return f"<span class='verdict {v}'>{html.escape(VERDICT_WORD.get(verdict, verdict))}</span>"
@@ -315,9 +380,11 @@ def html_report(
     manifest: dict,
     env: dict[str, str],
     command: str,
+    workloads: pd.DataFrame | None = None,
 ) -> str:
-    """report.html: summary, table of contents, then per group its figure (base64 PNG) beside
-    its claims, then the full claims table (collapsible), runs and environment."""
+    """report.html: summary, table of contents, the large-batch workloads, then per group its
+    figure (base64 PNG) beside its claims, then the full claims table (collapsible), runs and
+    environment."""
     e = html.escape
     counts = verdict_counts(claims)
     groups = claim_groups(claims, figures)
@@ -342,6 +409,7 @@ def html_report(
         "before any run; each claim shows its rule and its negative control, a variant of the "
         "check that must fail (<em>held</em>: the check could not tell the variant from the "
         "claim, so the verdict says less than it seems).</p></section>",
+        _workloads_html(workloads),
         "<nav id='toc'><h2>Contents</h2><ol>",
         "<li><a href='#summary'>Summary</a></li>",
         "<li><a href='#groups'>Claims by figure</a><ol>",
@@ -431,8 +499,12 @@ def write(
 ) -> None:
     """Write ``REPORT.md`` and ``report.html`` under ``out`` (atomically)."""
     env = environment(root)
-    atomic_write_text(out / "REPORT.md", markdown(claims, figures, manifest, env, command))
+    path = out / "tables" / "lb_workloads.csv"
+    workloads = pd.read_csv(path, keep_default_na=False, na_values=[""]) if path.exists() else None
+    atomic_write_text(
+        out / "REPORT.md", markdown(claims, figures, manifest, env, command, workloads)
+    )
     atomic_write_text(
         out / "report.html",
-        html_report(claims, figures, out / "figures", manifest, env, command),
+        html_report(claims, figures, out / "figures", manifest, env, command, workloads),
     )

@@ -190,7 +190,8 @@ def _measure_key(w: Workload, seed: int, mesh) -> dict:
 def measure(ctx: Context, name: str, seeds: int) -> pd.DataFrame:
     """B_simple along the reference run of workload ``name`` for seeds 0 … seeds-1: one row per
     (seed, point) with ``step, fraction, b_simple, trace_sigma, grad_sq, loss`` (cached per seed:
-    an interrupted run resumes, the same seed gives the same rows)."""
+    an interrupted run resumes, the same seed gives the same rows). ``ctx.progress`` is called
+    once per seed, cached ones included."""
     w = workload(name)
     rows: list[dict] = []
     todo = [s for s in range(seeds) if ctx.cache.lookup(_measure_key(w, s, ctx.mesh)) is None]
@@ -236,10 +237,10 @@ def measure(ctx: Context, name: str, seeds: int) -> pd.DataFrame:
                     }
                 )
             ctx.cache.store(_measure_key(w, s, ctx.mesh), out)
-            ctx.progress(f"noise scale: {w.name} seed {s}")
     for s in range(seeds):
         hit = ctx.cache.lookup(_measure_key(w, s, ctx.mesh))
         rows += hit or []
+        ctx.progress(f"noise scale: {w.name} seed {s}" + ("" if s in todo else " (cached)"))
     return pd.DataFrame(rows)
 
 

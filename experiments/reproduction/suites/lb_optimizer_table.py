@@ -27,7 +27,7 @@ import pandas as pd
 from experiments.reproduction.claims import Claim, ClaimSpec, as_bool
 from experiments.reproduction.protocol import Context, Experiment, Grid
 from experiments.reproduction.suites._training import control_result, run_configs, summaries
-from experiments.training import TrainConfig
+from experiments.training import TrainConfig, steps_for
 
 FIGURE = "lb_optimizer_table"
 TAG = "lb_optimizer_table"  # cache tag, shared with lb_loss_vs_accuracy (same runs)
@@ -103,6 +103,19 @@ def configs(ctx: Context) -> list[TrainConfig]:
 
 def units(ctx: Context) -> int:
     return len(configs(ctx))
+
+
+def batch_range(ctx: Context) -> dict:
+    """The workload (digits), its one batch size, steps there and seeds (read by the
+    ``lb_workloads`` experiment)."""
+    s = setup(ctx)
+    return {
+        "workload": "digits",
+        "b_min": s.batch_size,
+        "b_max": s.batch_size,
+        "steps_at_b_max": steps_for(s.epochs, N_TRAIN, s.batch_size),
+        "seeds": s.seeds,
+    }
 
 
 def _in_paper_grid(lr) -> np.ndarray:

@@ -177,18 +177,8 @@ def batch_range(ctx: Context) -> dict:
 
 def noise_scale(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(summary, points) of the workload's simple noise scale over the profile's noise seeds
-    (cached per seed by :func:`_workloads.measure`); ``ctx.progress`` once per seed, cached
-    ones included (as :func:`run_configs` does)."""
-    n = setup(ctx).noise_seeds
-    calls: list[str] = []
-
-    def progress(text: str) -> None:
-        calls.append(text)
-        ctx.progress(text)
-
-    points = _workloads.measure(dataclasses.replace(ctx, progress=progress), WORKLOAD, n)
-    for seed in range(len(calls), n):
-        ctx.progress(f"noise scale: {WORKLOAD} (cached, {seed + 1}/{n})")
+    (cached per seed by :func:`_workloads.measure`, which reports progress once per seed)."""
+    points = _workloads.measure(ctx, WORKLOAD, setup(ctx).noise_seeds)
     return _workloads.summarise(points), points
 
 
