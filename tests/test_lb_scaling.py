@@ -440,3 +440,12 @@ def test_lars_vs_lamb_figure():
     n_div = int(_lb_scaling.as_bool(runs["diverged"]).sum())
     crosses = [ln for ln in axes[1].get_lines() if ln.get_marker() == "x"]
     assert sum(len(np.unique(ln.get_xdata())) for ln in crosses) >= min(n_div, 1)
+
+
+def test_batch_scaling_power_note_pools_the_seed_stds():
+    rule = pd.DataFrame({"std": [0.03, 0.04, np.nan], "n": [3, 3, 3]})
+    note = lb_batch_scaling._power(rule)
+    assert "pooled seed std 0.035 (n=3 seeds)" in note and "2 × 0.035 = 0.071" in note
+    assert lb_batch_scaling._power(pd.DataFrame({"std": [np.nan], "n": [1]})).startswith(
+        "power: no seed spread"
+    )

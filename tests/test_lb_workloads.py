@@ -122,6 +122,8 @@ def test_report_lists_the_workloads():
     bad = pd.DataFrame([_row("mnist", 4000, 1700.0)])
     assert report.workload_rows(bad)[0][-1] == "not met: data, span"
     assert report.workload_rows(None) == [] and report.workload_rows(pd.DataFrame()) == []
+    unused = pd.DataFrame([_row("mnist", 4000, 1700.0, {k: math.nan for k in RANGE})])
+    assert report.workload_rows(unused)[0][4] == "none"
     md = report.markdown(pd.DataFrame(columns=_CLAIM_COLUMNS), {}, {}, {}, "cmd", table)
     assert "## Large-batch workloads" in md and "| mlm |" in md
     assert "Large-batch workloads" not in report.markdown(

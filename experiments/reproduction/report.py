@@ -340,7 +340,7 @@ def workload_rows(table: pd.DataFrame | None) -> list[tuple[str, ...]]:
                 str(r.get("description", "")),
                 str(r["n_train"]),
                 f"{num(r['b_noise'])} [{num(r['b_noise_lo'])}, {num(r['b_noise_hi'])}]",
-                f"{num(r['b_min'])}–{num(r['b_max'])}",
+                "none" if num(r["b_max"]) == "–" else f"{num(r['b_min'])}–{num(r['b_max'])}",
                 num(r["steps_at_b_max"]),
                 num(r["seeds"]),
                 str(r.get("experiments", "")) if pd.notna(r.get("experiments")) else "",

@@ -61,7 +61,9 @@ def separated(m1: float, s1: float, m2: float, s2: float) -> bool:
 def pick_best(points: pd.DataFrame, higher_is_better: bool) -> pd.Series | None:
     """The row of ``points`` (with a ``mean`` column) with the best mean; NaN means rank last.
 
-    Returns None when ``points`` is empty or every mean is NaN.
+    Tie-break (declared): among exactly equal means the first row wins; every caller passes
+    points sorted by η ascending (:func:`seed_stats` sorts its groups), so ties go to the
+    smaller η. Returns None when ``points`` is empty or every mean is NaN.
     """
     if points.empty:
         return None

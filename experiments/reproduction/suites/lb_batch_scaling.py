@@ -16,15 +16,17 @@ optimizer gets a grid of η_ref (same size for all); every grid point is run at 
 (one compilation per optimizer and batch size: η, warmup and seed are traced and vmapped).
 
 "Untuned" means: η_ref is picked once, at one *anchor* batch, by the mean final accuracy over
-seeds, and the rule gives every other B. Two anchors are tabulated: the smallest batch (tune
-small, scale up) and the largest (where the paper's Table 4/5 numbers are round: 5e-3 and 1/5 of
-the run at 32K). The claims (Tables 1 and 4 in miniature) read the ``lb_batch_scaling_rule``
-table; their declarations (:data:`CLAIM_SPECS`) say the rule, the threshold's reason and the
-negative control of each.
+seeds (exact ties to the smaller η_ref; the number of η_ref within FLAT_TOL of the pick is
+tabulated as ``anchor_near_ties``), and the rule gives every other B. Two anchors are tabulated:
+the smallest batch (tune small, scale up) and the largest (where the paper's Table 4/5 numbers
+are round: 5e-3 and 1/5 of the run at 32K). The claims (Tables 1 and 4 in miniature) read the
+``lb_batch_scaling_rule`` table; their declarations (:data:`CLAIM_SPECS`) say the rule, the
+threshold's reason and the negative control of each.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from experiments.reproduction.claims import Claim, ClaimSpec, verdict_from_fraction
@@ -261,6 +263,21 @@ def _describe(c: pd.DataFrame) -> str:
     return f"η_ref={float(r0['base_lr']):g} picked at B={int(r0['anchor_batch'])}{ties}: {pts}"
 
 
+def _power(rule: pd.DataFrame) -> str:
+    """The smallest difference the seeds resolve: 2 × the pooled seed std over the table's
+    points (root mean of the variances)."""
+    std = pd.to_numeric(rule["std"], errors="coerce") if "std" in rule else pd.Series([])
+    std = std[np.isfinite(std)]
+    if std.empty:
+        return "power: no seed spread to pool"
+    pooled = float(np.sqrt(np.mean(np.square(std))))
+    n = int(pd.to_numeric(rule["n"], errors="coerce").min()) if "n" in rule else 0
+    return (
+        f"power: pooled seed std {pooled:.3f} (n={n} seeds), so differences below about "
+        f"2 × {pooled:.3f} = {2 * pooled:.3f} accuracy cannot be told apart"
+    )
+
+
 def _spread(c: pd.DataFrame) -> float:
     m = pd.to_numeric(c["mean"], errors="coerce")
     return float(m.max() - m.min()) if m.notna().all() else float("inf")
@@ -361,7 +378,9 @@ def _flat_claim(rule: pd.DataFrame) -> Claim:
         + ", ".join(f"{a} {sp:.3f}" for a, sp in zip(anchors, c_spreads, strict=True)),
     )
     return FLAT_SPEC.judge(
-        verdict, evidence + " (table lb_batch_scaling_rule; mean ± std over seeds)", control
+        verdict,
+        evidence + f"; {_power(rule)} (table lb_batch_scaling_rule; mean ± std over seeds)",
+        control,
     )
 
 
@@ -409,6 +428,7 @@ def _degrade_claim(rule: pd.DataFrame) -> Claim:
         d, s, _ = _drop(_curve(rule, opt, "largest"))
         lines.append(f"with the largest-batch anchor {opt} drop {d:.3f}")
     lines += [f"{o}: {_describe(_curve(rule, o, 'smallest'))}" for o in ("lamb", "adamw")]
+    lines.append(_power(rule))
     control = control_result(
         verdict,
         _degrade_verdict(lamb, adamw),
