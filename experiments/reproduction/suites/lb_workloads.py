@@ -108,6 +108,7 @@ def workload_table(ctx: Context, summary: pd.DataFrame, rows: list[dict]) -> pd.
                 "workload": name,
                 "description": w.description,
                 "package": w.package,
+                "provenance": w.provenance(ctx),
                 "n_train": "stream" if w.stream else str(n_train),
                 "b_noise": b_noise,
                 "b_noise_lo": float(noise.get("b_noise_lo", math.nan)),
