@@ -34,19 +34,28 @@ class Digits:
         return len(self.y_train)
 
 
-@functools.cache
-def load() -> Digits:
-    """The fixed split described in the module docstring (cached in memory)."""
-    from sklearn.datasets import load_digits
+def split_standardised(x: np.ndarray, y: np.ndarray, test_size: float | int) -> tuple:
+    """(x_train, y_train, x_test, y_test): a stratified split (``train_test_split``,
+    ``random_state=SPLIT_SEED``) of images ``x`` [N, H, W] in [0, 1], standardised with the
+    training set's per-pixel mean and the one standard deviation of the centred training pixels
+    (so always-blank pixels stay 0), float32 NHWC; labels as given."""
     from sklearn.model_selection import train_test_split
 
-    bunch = load_digits()
-    x = bunch.images.astype(np.float64) / 16.0
-    y = bunch.target.astype(np.int32)
     x_tr, x_te, y_tr, y_te = train_test_split(
-        x, y, test_size=TEST_FRACTION, random_state=SPLIT_SEED, stratify=y
+        x, y, test_size=test_size, random_state=SPLIT_SEED, stratify=y
     )
     mean = x_tr.mean(axis=0)
     std = (x_tr - mean).std()
     norm = lambda a: ((a - mean) / std).astype(np.float32)[..., None]  # noqa: E731
-    return Digits(norm(x_tr), y_tr, norm(x_te), y_te)
+    return norm(x_tr), y_tr, norm(x_te), y_te
+
+
+@functools.cache
+def load() -> Digits:
+    """The fixed split described in the module docstring (cached in memory)."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = bunch.images.astype(np.float64) / 16.0
+    y = bunch.target.astype(np.int32)
+    return Digits(*split_standardised(x, y, TEST_FRACTION))
