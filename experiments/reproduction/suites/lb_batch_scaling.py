@@ -266,7 +266,7 @@ def _describe(c: pd.DataFrame) -> str:
 def _power(rule: pd.DataFrame) -> str:
     """The smallest difference the seeds resolve: 2 × the pooled seed std over the table's
     points (root mean of the variances)."""
-    std = pd.to_numeric(rule["std"], errors="coerce") if "std" in rule else pd.Series([])
+    std = pd.to_numeric(rule.get("std", pd.Series(dtype=float)), errors="coerce").astype(float)
     std = std[np.isfinite(std)]
     if std.empty:
         return "power: no seed spread to pool"
