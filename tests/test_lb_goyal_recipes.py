@@ -10,7 +10,6 @@ reproduce the claim and holding where it cannot tell the variant apart.
 
 from __future__ import annotations
 
-import io
 import math
 
 import matplotlib
@@ -27,14 +26,13 @@ from experiments.reproduction.protocol import Context
 from experiments.reproduction.suites import lb_goyal_recipes as goyal
 from experiments.training import learning_rates, plan, steps_for
 from figures import lb_goyal_recipes as fig_goyal
+from tests.claim_helpers import roundtrip
 
 MNIST1D_TRAIN = 100_000  # WORKLOADS["mnist1d"].data: the default profile's training set
 
 
 def _roundtrip(df: pd.DataFrame) -> pd.DataFrame:
-    buf = io.StringIO()
-    df.to_csv(buf, index=False)
-    return pd.read_csv(io.StringIO(buf.getvalue()))
+    return roundtrip({"t": df})["t"]
 
 
 @pytest.fixture(scope="module")

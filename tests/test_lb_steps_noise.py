@@ -5,8 +5,6 @@ noise-scale band and fitted curves."""
 
 from __future__ import annotations
 
-import io
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -18,14 +16,13 @@ import pytest
 from experiments.reproduction.protocol import Context
 from experiments.reproduction.suites import lb_steps_to_target as stt
 from figures import lb_steps_to_target as fig_stt
+from tests.claim_helpers import roundtrip
 
 BATCHES = (16, 64, 256, 1024, 4096)
 
 
 def _roundtrip(df: pd.DataFrame) -> pd.DataFrame:
-    buf = io.StringIO()
-    df.to_csv(buf, index=False)
-    return pd.read_csv(io.StringIO(buf.getvalue()))
+    return roundtrip({"t": df})["t"]
 
 
 def _best(b_crit: dict[str, float], b_noise: float, s_min: float = 50.0) -> pd.DataFrame:

@@ -81,19 +81,22 @@ class Workload:
         """A run of this workload: the reference run with ``changes`` applied."""
         return dataclasses.replace(self.reference, **changes)
 
+    def build(self, ctx: Context | None = None) -> tasks.Task:
+        """The workload's task (built once per process: :func:`tasks.build` is cached)."""
+        where = None if ctx is None else cache_dir(ctx)
+        return tasks.build(self.task, self.model, self.size, self.data, where)
+
     def provenance(self, ctx: Context | None = None) -> str:
         """Where the data came from, as recorded by the task (package versions, the corpus'
         Python version and hash, the generator's seed)."""
-        where = None if ctx is None else cache_dir(ctx)
-        info = tasks.build(self.task, self.model, self.size, self.data, where).info
+        info = self.build(ctx).info
         keys = ("python_version", "corpus_sha256", "mnist1d_version", "generator_seed",
                 "mlxtend_version", "n_corpus_tokens")  # fmt: skip
         return ", ".join(f"{k}={info[k]}" for k in keys if k in info)
 
     def n_train(self, ctx: Context | None = None) -> int:
         """Training examples (sequences for mlm); the stream's nominal epoch size for a stream."""
-        where = None if ctx is None else cache_dir(ctx)
-        return tasks.build(self.task, self.model, self.size, self.data, where).n_train
+        return self.build(ctx).n_train
 
 
 def _reference(task: str, model: str, data: DataConfig, **kw) -> TrainConfig:
@@ -206,7 +209,7 @@ def measure(ctx: Context, name: str, seeds: int) -> pd.DataFrame:
     todo = [s for s in range(seeds) if ctx.cache.lookup(_measure_key(w, s, ctx.mesh)) is None]
     if todo:
         where = cache_dir(ctx)
-        task = tasks.build(w.task, w.model, w.size, w.data, where)
+        task = w.build(ctx)
         n_train = task.n_train
         from experiments.training.schedules import plan
 
